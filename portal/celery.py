@@ -1,0 +1,33 @@
+"""
+The Celery app. Every task inherits its reliability defaults from ``PortalTask`` so they are set
+in one place: late acknowledgement, time limits and queue come from settings (``CELERY_*``);
+retries with backoff and jitter come from here.
+"""
+
+import os
+
+from celery import Celery, Task
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+
+class RetryableError(Exception):
+    """A failure that may go away on its own (a timeout, a 5xx, a lock held elsewhere).
+
+    Raise it from a task, or from a service the task calls, to have the task retried with
+    backoff. Any other exception fails the task at once: retrying a bug or a refusal only
+    amplifies an outage.
+    """
+
+
+class PortalTask(Task):
+    autoretry_for = (RetryableError,)
+    retry_backoff = 5
+    retry_backoff_max = 10 * 60
+    retry_jitter = True
+    max_retries = 5
+
+
+app = Celery("portal", task_cls=PortalTask)
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,82 @@
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from portal import services
+from portal.models import Merchant, User
+
+# Printed by the command and by `make run`; never valid outside a demo database.
+DEMO_PASSWORD = "demo-pass-2026"
+STAFF_GROUPS = ["reviewer", "support", "risk", "finance"]
+DEMO_MERCHANT_MOBILE = "13800138000"
+DEMO_MERCHANT_EMAIL = "merchant@demo.pos-portal.local"
+DEMO_MERCHANT_NAME = "演示便利店 Demo Store"
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo logins (a superuser, one staff user per group, a merchant) and print "
+        "them. Safe to run again: it updates what is there and resets the demo passwords."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed even though DEBUG is false (demo passwords are public: think twice).",
+        )
+
+    def handle(self, *args, allow_production=False, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError(
+                "Refusing to create demo accounts with well-known passwords while DEBUG is "
+                "false. Pass --allow-production if this really is a demo installation."
+            )
+        with transaction.atomic():
+            logins = [self.seed_superuser(), *self.seed_staff(), self.seed_merchant()]
+        self.print_logins(logins)
+
+    def seed_superuser(self) -> tuple[str, str]:
+        self.upsert_user(
+            "admin", is_staff=True, is_superuser=True, email="admin@demo.pos-portal.local"
+        )
+        return ("admin", "superuser, /admin/")
+
+    def seed_staff(self) -> list[tuple[str, str]]:
+        logins = []
+        for name in STAFF_GROUPS:
+            user = self.upsert_user(name, is_staff=True, is_superuser=False)
+            user.groups.set([Group.objects.get(name=name)])
+            logins.append((name, f"staff, group {name}, /admin/"))
+        return logins
+
+    def seed_merchant(self) -> tuple[str, str]:
+        user = self.upsert_user(
+            DEMO_MERCHANT_MOBILE,
+            is_staff=False,
+            is_superuser=False,
+            mobile=DEMO_MERCHANT_MOBILE,
+            email=DEMO_MERCHANT_EMAIL,
+            first_name="演示",
+            last_name="商户",
+        )
+        merchant = Merchant.objects.filter(user=user).first()
+        if merchant is None:
+            merchant = services.merchant_create(
+                user=user, name=DEMO_MERCHANT_NAME, region_code="3100", mcc="5411"
+            )
+        return (DEMO_MERCHANT_MOBILE, f"merchant {merchant.mid}, /merchant/")
+
+    def upsert_user(self, username: str, **fields) -> User:
+        user, _created = User.objects.update_or_create(username=username, defaults=fields)
+        user.set_password(DEMO_PASSWORD)
+        user.is_active = True
+        user.save()
+        return user
+
+    def print_logins(self, logins: list[tuple[str, str]]) -> None:
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
+        width = max(len(login) for login, _role in logins)
+        for login, role in logins:
+            self.stdout.write(f"  {login.ljust(width)}  {role}")

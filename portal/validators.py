@@ -1,0 +1,51 @@
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.utils.translation import gettext_lazy as _
+
+# Mainland China mobile numbers: 11 digits, 1 then 3-9 (carriers' number ranges).
+_CN_MOBILE = re.compile(r"1[3-9]\d{9}")
+_SEPARATORS = re.compile(r"[\s\-()]")
+
+
+def normalize_cn_mobile(value: str) -> str | None:
+    """Return the 11-digit form of a mainland mobile number, or None if it is not one.
+
+    Accepts what people type: spaces, dashes and a +86 / 0086 / 86 country prefix.
+    """
+    digits = _SEPARATORS.sub("", value.strip())
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
+            digits = digits[len(prefix) :]
+            break
+    return digits if _CN_MOBILE.fullmatch(digits) else None
+
+
+def validate_cn_mobile(value: str) -> None:
+    if normalize_cn_mobile(value) != value:
+        raise ValidationError(
+            _("Enter a mainland China mobile number: 11 digits starting with 13-19."),
+            code="invalid_mobile",
+        )
+
+
+def parse_login(value: str) -> tuple[str, str]:
+    """Tell a sign-up login apart: ``("mobile", "13800138000")`` or ``("email", "a@b.cn")``.
+
+    Raises ``ValidationError`` for anything else, with a message that says what is expected.
+    """
+    value = value.strip()
+    if mobile := normalize_cn_mobile(value):
+        return "mobile", mobile
+    if "@" in value:
+        EmailValidator(message=_("Enter a valid e-mail address."))(value)
+        return "email", value
+    if value.lstrip("+").replace(" ", "").replace("-", "").isdigit():
+        raise ValidationError(
+            _("Enter a mainland China mobile number: 11 digits starting with 13-19."),
+            code="invalid_mobile",
+        )
+    raise ValidationError(
+        _("Enter a mainland China mobile number or an e-mail address."), code="invalid_login"
+    )

@@ -1,0 +1,138 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.authtoken.models import Token
+
+from portal import forms, health, services
+from portal.decorators import customer_required
+
+
+@require_GET
+def home(request):
+    return render(request, "portal/home.html")
+
+
+@require_GET
+def privacy(request):
+    return render(request, "portal/privacy.html")
+
+
+@require_GET
+@never_cache
+def healthz(request):
+    report = health.run_checks()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    form_class = forms.LoginForm
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        if self.request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = forms.SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_sign_up(
+                login=form.cleaned_data["login"], password=form.cleaned_data["password1"]
+            )
+        except ValidationError as exc:
+            form.add_error("login", exc)
+        else:
+            login(request, user, backend="portal.auth.LoginBackend")
+            messages.success(request, _("Welcome! Your account is ready."))
+            next_url = request.GET.get("next", "")
+            if url_has_allowed_host_and_scheme(
+                next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return redirect(next_url)
+            return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset_form.html"
+    form_class = forms.PasswordResetForm
+    email_template_name = "accounts/emails/password_reset.txt"
+    html_email_template_name = "accounts/emails/password_reset.html"
+    subject_template_name = "accounts/emails/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password-reset-done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = forms.SetPasswordForm
+    success_url = reverse_lazy("accounts:password-reset-complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    form_class = forms.PasswordChangeForm
+    success_url = reverse_lazy("portal:merchant-home")
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Your password has been changed."))
+        return super().form_valid(form)
+
+
+@require_GET
+@customer_required
+def merchant_home(request):
+    merchant = getattr(request.user, "merchant", None)
+    return render(request, "merchant/home.html", {"merchant": merchant})
+
+
+NEW_TOKEN_SESSION_KEY = "portal:new-api-token"  # noqa: S105 (a session key name)
+
+
+@require_http_methods(["GET", "POST"])
+@customer_required
+@never_cache
+def api_token(request):
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "create":
+            token = services.api_token_regenerate(user=request.user)
+            # Shown once, on the page this POST redirects to, then forgotten.
+            request.session[NEW_TOKEN_SESSION_KEY] = token.key
+            messages.success(
+                request, _("A new API token was created. Copy it now: it is shown only once.")
+            )
+        elif action == "revoke":
+            if services.api_token_revoke(user=request.user):
+                messages.success(request, _("Your API token has been revoked."))
+        else:
+            return HttpResponseBadRequest(_("Unknown action."))
+        return redirect("portal:api-token")
+    context = {
+        "token": Token.objects.filter(user=request.user).first(),
+        "new_key": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+    }
+    return render(request, "merchant/api_token.html", context)

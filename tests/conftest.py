@@ -1,0 +1,81 @@
+"""
+Shared fixtures. Tests that need a real PostgreSQL, Redis or Chromium ask for the
+``postgres``, ``redis_broker`` or ``chromium_path`` fixture: where the thing is absent the test
+is skipped with the reason, unless ``PORTAL_REQUIRE`` names it (CI sets
+``PORTAL_REQUIRE=postgres,redis,chromium`` on its service run), in which case it fails instead.
+"""
+
+import os
+import shutil
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests import factories
+
+REQUIRED = {name.strip() for name in os.environ.get("PORTAL_REQUIRE", "").split(",") if name}
+
+
+def unavailable(what: str, reason: str):
+    if what in REQUIRED:
+        pytest.fail(f"{reason}, but PORTAL_REQUIRE says {what} must be available")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres():
+    if connection.vendor != "postgresql":
+        unavailable("postgres", "needs PostgreSQL: set DATABASE_URL=postgres://...")
+
+
+@pytest.fixture
+def redis_broker():
+    if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        unavailable("redis", "needs Redis as the Celery broker: set REDIS_URL=redis://...")
+    return settings.CELERY_BROKER_URL
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not path:
+        unavailable("chromium", "needs Chromium: apt-get install -y chromium")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    # A fresh key prefix per test: throttle counters and the like never leak between tests,
+    # and a shared Redis is never flushed under another process's feet.
+    caches = {alias: dict(config) for alias, config in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # The production hasher is slow on purpose; tests create hundreds of passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def customer(db):
+    return factories.CustomerFactory()
+
+
+@pytest.fixture
+def merchant(db):
+    return factories.MerchantFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    return factories.StaffFactory()
+
+
+@pytest.fixture
+def customer_client(client, customer):
+    client.force_login(customer)
+    return client

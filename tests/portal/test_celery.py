@@ -1,0 +1,190 @@
+"""
+The Celery set-up, proven with real worker and beat processes on the configured broker (the
+embedded file-system broker, or Redis in CI) against this test run's database.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from celery import current_app
+
+from portal.celery import PortalTask, RetryableError
+from portal.models import Heartbeat
+from portal.tasks import heartbeat_task
+from tests.helpers import REPO, database_url_of_this_test_run, environment
+
+
+def wait_for(condition, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def queue():
+    # A queue of its own: no other worker (a `make run` on the same machine) takes its tasks.
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def celery_env(queue, transactional_db):
+    return environment(
+        inherit_services=True,
+        DATABASE_URL=database_url_of_this_test_run(),
+        CELERY_QUEUE=queue,
+        HEARTBEAT_INTERVAL_SECONDS="1",
+        CELERY_VISIBILITY_TIMEOUT="3",
+        CELERY_RESTORE_SWEEP_SECONDS="1",
+    )
+
+
+@pytest.fixture
+def start_celery(celery_env, tmp_path):
+    processes = []
+
+    @contextmanager
+    def start(*args):
+        log = (tmp_path / f"celery-{len(processes)}.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", *args, "--loglevel=INFO"],
+            cwd=REPO,
+            env=celery_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        processes.append(process)
+        try:
+            yield process
+        finally:
+            stop(process)
+
+    yield start
+    for process in processes:
+        stop(process)
+
+
+def stop(process):
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def worker_args(name: str = "w") -> list[str]:
+    return [
+        "worker",
+        "--concurrency=1",
+        "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+        "-I",
+        "tests.celery_tasks",
+        "-n",
+        f"{name}-{uuid.uuid4().hex[:6]}@%h",
+    ]
+
+
+def worker_ready() -> bool:
+    # The worker records a heartbeat as soon as it is ready.
+    return Heartbeat.objects.filter(name="worker").exists()
+
+
+def test_task_names_are_pinned():
+    # Renaming a task orphans the messages already queued under the old name.
+    assert heartbeat_task.name == "portal.heartbeat_task"
+    assert "portal.heartbeat_task" in current_app.tasks
+
+
+def test_reliability_defaults_are_set_once_for_every_task():
+    conf = current_app.conf
+
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_always_eager is False
+    assert 0 < conf.task_soft_time_limit < conf.task_time_limit
+    assert isinstance(heartbeat_task, PortalTask)
+    assert heartbeat_task.autoretry_for == (RetryableError,)
+    assert heartbeat_task.retry_jitter is True
+    assert heartbeat_task.max_retries == 5
+
+
+@pytest.mark.django_db
+def test_heartbeat_task_records_the_worker():
+    heartbeat_task()
+
+    assert Heartbeat.objects.get(name="worker").seen_at is not None
+
+
+def test_a_real_worker_runs_a_task_sent_from_the_web_process(start_celery, queue):
+    with start_celery(*worker_args()):
+        wait_for(worker_ready, timeout=60, what="the worker to start")
+        Heartbeat.objects.all().delete()
+
+        heartbeat_task.apply_async(queue=queue)
+
+        wait_for(worker_ready, timeout=30, what="the worker to run the heartbeat task")
+
+
+def test_beat_schedules_the_heartbeat_and_the_worker_runs_it(start_celery, tmp_path):
+    schedule = str(tmp_path / "beat-schedule")
+    with start_celery(*worker_args()), start_celery("beat", "-s", schedule):
+        wait_for(worker_ready, timeout=60, what="the worker to start")
+        seen = []
+
+        def advanced_twice():
+            seen.append(Heartbeat.objects.get(name="worker").seen_at)
+            return len(set(seen)) >= 3
+
+        wait_for(advanced_twice, timeout=30, what="beat to send two heartbeats")
+
+
+def test_a_task_whose_worker_process_dies_runs_again(start_celery, queue, tmp_path):
+    # acks_late + reject_on_worker_lost: the message goes back to the queue, not to waste.
+    attempts = tmp_path / "attempts.log"
+    with start_celery(*worker_args()):
+        wait_for(worker_ready, timeout=60, what="the worker to start")
+        current_app.send_task("tests.slow_once", args=[str(attempts)], queue=queue)
+        wait_for(attempts.exists, timeout=30, what="the first attempt")
+        child_pid = int(attempts.read_text().split()[1])
+
+        os.kill(child_pid, signal.SIGKILL)
+
+        wait_for(
+            lambda: attempts.read_text().endswith("done\n"), timeout=60, what="the second attempt"
+        )
+    lines = attempts.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["start", "start", "done"]
+
+
+def test_redis_redelivers_a_task_whose_whole_worker_was_killed(
+    redis_broker, start_celery, queue, tmp_path
+):
+    attempts = tmp_path / "attempts.log"
+    with start_celery(*worker_args("first")) as first:
+        wait_for(worker_ready, timeout=60, what="the first worker to start")
+        current_app.send_task("tests.slow_once", args=[str(attempts)], queue=queue)
+        wait_for(attempts.exists, timeout=30, what="the first attempt")
+
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+
+    with start_celery(*worker_args("second")):
+        # Redis hands the unacknowledged message out again once the visibility timeout (3 s
+        # here) has passed; the second worker restores such messages every few seconds.
+        wait_for(lambda: attempts.read_text().endswith("done\n"), timeout=90, what="the redelivery")
+    assert attempts.read_text().count("start") == 2

@@ -1,0 +1,100 @@
+import json
+
+import pytest
+
+from tests.helpers import run_manage, run_python
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k3x!p9$w2#r7@m4^t8&v1*q6(z5)y0_n-b=c+d~e|f;g:h,i.j<k>l?o/s",
+    "ALLOWED_HOSTS": "portal.example.cn",
+}
+
+SHOW_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "db_name": str(settings.DATABASES["default"]["NAME"]),
+    "broker": settings.CELERY_BROKER_URL,
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "cache_location": settings.CACHES["default"].get("LOCATION"),
+    "email": settings.EMAIL_BACKEND,
+    "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "language": settings.LANGUAGE_CODE,
+    "time_zone": settings.TIME_ZONE,
+    "use_tz": settings.USE_TZ,
+}))
+"""
+
+
+def show_settings(**env):
+    result = run_python(SHOW_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_with_no_variables_it_runs_embedded_with_no_servers():
+    config = show_settings()
+
+    assert config["debug"] is True
+    assert config["engine"] == "django.db.backends.sqlite3"
+    assert config["db_name"].endswith("/var/portal.sqlite3")
+    assert config["broker"] == "filesystem://"
+    assert config["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert config["email"] == "django.core.mail.backends.console.EmailBackend"
+    assert config["eager"] is False
+    assert (config["language"], config["time_zone"], config["use_tz"]) == (
+        "zh-hans",
+        "Asia/Shanghai",
+        True,
+    )
+
+
+def test_service_urls_switch_to_postgresql_and_redis():
+    config = show_settings(
+        DATABASE_URL="postgres://portal:secret@db.internal:5432/portal",
+        REDIS_URL="redis://cache.internal:6379/0",
+    )
+
+    assert config["engine"] == "django.db.backends.postgresql"
+    assert config["broker"] == "redis://cache.internal:6379/0"
+    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["cache_location"] == "redis://cache.internal:6379/0"
+
+
+def test_a_separate_broker_url_wins_over_redis_url():
+    config = show_settings(
+        REDIS_URL="redis://cache.internal:6379/0", CELERY_BROKER_URL="redis://queue.internal:6379/2"
+    )
+
+    assert config["broker"] == "redis://queue.internal:6379/2"
+    assert config["cache_location"] == "redis://cache.internal:6379/0"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without(missing):
+    env = {name: value for name, value in PRODUCTION.items() if name != missing}
+
+    result = run_python(SHOW_SETTINGS, **env)
+
+    assert result.returncode != 0
+    assert f"{missing} must be set when DEBUG is false" in result.stderr
+
+
+def test_a_bad_time_limit_fails_loudly():
+    result = run_python(
+        SHOW_SETTINGS, CELERY_TASK_SOFT_TIME_LIMIT="600", CELERY_TASK_TIME_LIMIT="300"
+    )
+
+    assert result.returncode != 0
+    assert "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT" in result.stderr
+
+
+def test_production_mode_passes_the_deployment_checklist():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
