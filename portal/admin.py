@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.admin import TokenProxy
 
 from portal.models import Heartbeat, Merchant, User
+
+# Token keys are secrets the merchant saw once; nobody reads them back in the admin.
+admin.site.unregister(TokenProxy)
 
 
 @admin.register(User)
@@ -29,11 +33,11 @@ class MerchantAdmin(admin.ModelAdmin):
     list_filter = ["status", "created_at"]
     list_select_related = ["user"]
     search_fields = ["mid", "name", "user__mobile", "user__email"]
-    autocomplete_fields = ["user"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-    # Status and MID change only through services (approval, contract, activation).
-    readonly_fields = ["mid", "status", "created_at", "updated_at"]
+    # MID, account and status change only through services (approval, contract, activation):
+    # moving a merchant to another account would move its money with no audit trail.
+    readonly_fields = ["mid", "user", "status", "created_at", "updated_at"]
 
     def has_add_permission(self, request):
         # Merchants come from approved applications, never from a blank form.

@@ -86,6 +86,27 @@ class Merchant(models.Model):
         return f"{self.name} ({self.mid})"
 
 
+class MidSerial(models.Model):
+    """The last MID serial handed out for one region and merchant category."""
+
+    MAX_SERIAL = 9999
+
+    region_code = models.CharField(max_length=4)
+    mcc = models.CharField(max_length=4)
+    last_serial = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "mcc"], name="portal_midserial_unique"),
+            models.CheckConstraint(
+                condition=Q(last_serial__lte=9999), name="portal_midserial_max_9999"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.region_code}/{self.mcc}: {self.last_serial}"
+
+
 class Heartbeat(models.Model):
     """When a background process last proved it was alive (the worker runs a beat job)."""
 

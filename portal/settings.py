@@ -8,6 +8,7 @@ Production sets ``DEBUG=false`` and must then provide ``SECRET_KEY`` and ``ALLOW
 variable.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -125,8 +126,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file, not :memory:, so that a real Celery worker started by a test sees the test data.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}
+    # A file, not :memory:, so that a real Celery worker started by a test sees the test data;
+    # one per test run, so two runs in one checkout do not overwrite each other.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-portal-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -184,9 +186,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "portal.auth.axes_username"
 AXES_SENSITIVE_PARAMETERS = ["username", "password", "ip_address"]
+# Successful log-ins (address, browser) are kept this long, then purged by a beat job.
+LOGIN_LOG_RETENTION_DAYS = env.int("LOGIN_LOG_RETENTION_DAYS", default=90)
 # Behind a reverse proxy set TRUSTED_PROXY_COUNT so lockouts key on the client, not the proxy.
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
 )
@@ -201,6 +207,7 @@ LANGUAGES = [
     ("en", _("English")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -234,6 +241,9 @@ STORAGES = {
 # E-mail
 # ---------------------------------------------------------------------------------------------
 
+if not DEBUG and "EMAIL_URL" not in os.environ:
+    # Console e-mail in production would print password-reset links into the logs.
+    raise ImproperlyConfigured("EMAIL_URL must be set when DEBUG is false")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="POS 商户门户 <noreply@pos-portal.local>"
@@ -283,7 +293,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The API is the merchant's: staff work in the admin.
+    "DEFAULT_PERMISSION_CLASSES": ["portal.permissions.IsCustomer"],
     "DEFAULT_PAGINATION_CLASS": "portal.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -295,6 +306,9 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/minute"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Throttles key on the client address; behind proxies that is in X-Forwarded-For, and
+    # without a proxy count the header is the caller's to forge.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -303,7 +317,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "POS Merchant Portal API",
     "DESCRIPTION": (
         "Merchant API: your own account, transactions and payouts. Authenticate with a token "
-        "from the portal (Authorization: Token <key>) or a browser session."
+        "from the portal (`Authorization: Token <key>`) or a browser session."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -350,6 +364,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_seconds("CELERY_TASK_SOFT_TIME_LIMIT", 4 * 60)
 CELERY_TASK_TIME_LIMIT = env_seconds("CELERY_TASK_TIME_LIMIT", 5 * 60)
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT")
+if (
+    CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", float("inf"))
+    <= CELERY_TASK_TIME_LIMIT
+):
+    # Otherwise Redis hands a task that is still running to a second worker.
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT")
 CELERY_TASK_ALWAYS_EAGER = False
 # Tasks write their outcome to the database; nobody waits on a result.
 CELERY_TASK_IGNORE_RESULT = True
@@ -367,6 +387,10 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "portal.heartbeat_task",
         "schedule": timedelta(seconds=HEARTBEAT_INTERVAL_SECONDS),
+    },
+    "purge-login-logs": {
+        "task": "portal.login_logs_purge_task",
+        "schedule": timedelta(hours=24),
     },
 }
 

@@ -1,12 +1,19 @@
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 
-# Mainland China mobile numbers: 11 digits, 1 then 3-9 (carriers' number ranges).
-_CN_MOBILE = re.compile(r"1[3-9]\d{9}")
+# Mainland China mobile numbers: 11 digits, 1 then 3-9 (carriers' number ranges). ASCII
+# digits only: \d would also accept other scripts' digits and store them.
+_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _SEPARATORS = re.compile(r"[\s\-()]")
+
+
+def fold_width(value: str) -> str:
+    """Full-width characters to their ASCII forms: Chinese input methods type １３８… and ＠."""
+    return unicodedata.normalize("NFKC", value)
 
 
 def normalize_cn_mobile(value: str) -> str | None:
@@ -14,7 +21,7 @@ def normalize_cn_mobile(value: str) -> str | None:
 
     Accepts what people type: spaces, dashes and a +86 / 0086 / 86 country prefix.
     """
-    digits = _SEPARATORS.sub("", value.strip())
+    digits = _SEPARATORS.sub("", fold_width(value).strip())
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
             digits = digits[len(prefix) :]
@@ -35,13 +42,13 @@ def parse_login(value: str) -> tuple[str, str]:
 
     Raises ``ValidationError`` for anything else, with a message that says what is expected.
     """
-    value = value.strip()
+    value = fold_width(value).strip()
     if mobile := normalize_cn_mobile(value):
         return "mobile", mobile
     if "@" in value:
         EmailValidator(message=_("Enter a valid e-mail address."))(value)
         return "email", value
-    if value.lstrip("+").replace(" ", "").replace("-", "").isdigit():
+    if re.fullmatch(r"\+?[0-9 \-()]+", value):
         raise ValidationError(
             _("Enter a mainland China mobile number: 11 digits starting with 13-19."),
             code="invalid_mobile",
@@ -49,3 +56,12 @@ def parse_login(value: str) -> tuple[str, str]:
     raise ValidationError(
         _("Enter a mainland China mobile number or an e-mail address."), code="invalid_login"
     )
+
+
+def canonical_login(value: str) -> str:
+    """One spelling per login, whatever was typed: "+86 138-0013-8000" → "13800138000",
+    "Li@X.cn" → "li@x.cn". Lockouts and look-ups key on it."""
+    value = fold_width(value).strip()
+    if mobile := normalize_cn_mobile(value):
+        return mobile
+    return value.lower() if "@" in value else value

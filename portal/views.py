@@ -9,10 +9,9 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
-from rest_framework.authtoken.models import Token
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from portal import forms, health, services
+from portal import forms, health, selectors, services
 from portal.decorators import customer_required
 
 
@@ -26,7 +25,7 @@ def privacy(request):
     return render(request, "portal/privacy.html")
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request):
     report = health.run_checks()
@@ -87,6 +86,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = forms.SetPasswordForm
     success_url = reverse_lazy("accounts:password-reset-complete")
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.user_password_reset_completed(user=form.user)
+        return response
+
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
@@ -132,7 +136,7 @@ def api_token(request):
             return HttpResponseBadRequest(_("Unknown action."))
         return redirect("portal:api-token")
     context = {
-        "token": Token.objects.filter(user=request.user).first(),
+        "token": selectors.api_token_get(user=request.user),
         "new_key": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
     }
     return render(request, "merchant/api_token.html", context)

@@ -7,7 +7,7 @@ from pathlib import Path
 from portal.celery import app
 
 
-@app.task(name="tests.slow_once")
+@app.task(name="tests.slow_once", soft_time_limit=290, time_limit=300)
 def slow_once(path: str) -> None:
     """Note each attempt in ``path``; the first one hangs so that a test can kill it."""
     log = Path(path)

@@ -44,18 +44,26 @@ def test_a_reviewer_can_read_merchants_but_not_change_them(client, merchant):
     assert merchant.name != "改名"
 
 
-def test_risk_can_rename_a_merchant_but_never_edit_its_status_or_mid(client, merchant):
+def test_risk_can_rename_a_merchant_but_never_move_it_or_edit_its_status_or_mid(client, merchant):
+    original = (merchant.user_id, merchant.mid)
+    other_account = factories.CustomerFactory()
     client.force_login(factories.StaffFactory(group="risk"))
     url = reverse("admin:portal_merchant_change", args=[merchant.pk])
 
     response = client.post(
-        url, {"name": "新名字", "user": merchant.user.pk, "status": "active", "mid": "1" * 15}
+        url, {"name": "新名字", "user": other_account.pk, "status": "active", "mid": "1" * 15}
     )
 
     assert response.status_code == 302
     merchant.refresh_from_db()
     assert (merchant.name, merchant.status) == ("新名字", "contract_pending")
-    assert merchant.mid != "1" * 15
+    assert (merchant.user_id, merchant.mid) == original
+
+
+def test_api_token_keys_are_not_readable_in_the_admin(admin_client):
+    response = admin_client.get("/admin/authtoken/tokenproxy/")
+
+    assert response.status_code == 404
 
 
 def test_nobody_adds_a_merchant_from_a_blank_form(admin_client):

@@ -1,10 +1,15 @@
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
 from portal import services
+from portal.models import User
+from portal.pagination import CursorPagination
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +35,11 @@ def test_a_token_reads_the_merchants_own_account(api, merchant):
     response = api.get(ME, headers={"authorization": f"Token {token.key}"})
 
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    assert parse_datetime(body.pop("date_joined")) == merchant.user.date_joined
+    assert body == {
         "mobile": merchant.user.mobile,
         "email": merchant.user.email,
-        "date_joined": response.json()["date_joined"],
         "merchant": {"mid": merchant.mid, "name": merchant.name, "status": "contract_pending"},
     }
 
@@ -93,10 +99,37 @@ def test_signed_in_callers_are_throttled_per_account(api, customer):
     assert response.status_code == 429
 
 
-def test_cursor_pagination_is_the_default():
-    assert settings.REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] == (
-        "portal.pagination.CursorPagination"
-    )
+def test_staff_sessions_get_no_merchant_api(api, staff_user):
+    api.force_login(staff_user)
+
+    response = api.get(ME)
+
+    assert response.status_code == 403
+
+
+def paginate(query_string):
+    request = Request(APIRequestFactory().get("/" + query_string))
+    paginator = CursorPagination()
+    page = paginator.paginate_queryset(User.objects.all(), request)
+    return [user.pk for user in page], paginator
+
+
+def test_lists_page_newest_first_with_a_cursor():
+    users = factories.CustomerFactory.create_batch(5)
+    newest_first = [user.pk for user in reversed(users)]
+
+    first_page, paginator = paginate("?limit=2")
+    next_query = paginator.get_next_link().split("/", 3)[-1]
+    second_page, _paginator = paginate(next_query)
+
+    assert first_page == newest_first[:2]
+    assert second_page == newest_first[2:4]
+
+
+def test_page_size_is_capped():
+    request = Request(APIRequestFactory().get("/?limit=100000"))
+
+    assert CursorPagination().get_page_size(request) == 500
 
 
 def test_the_schema_documents_the_v1_api(client):

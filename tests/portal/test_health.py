@@ -77,5 +77,6 @@ def test_healthz_answers_503_when_the_database_is_down():
     assert result["body"]["worker"] == {"last_seen": None}
 
 
-def test_healthz_is_open_to_anonymous_probes_and_rejects_writes(client):
+def test_healthz_answers_head_probes_and_rejects_writes(client):
+    assert client.head("/healthz").status_code == 200
     assert client.post("/healthz").status_code == 405

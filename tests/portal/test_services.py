@@ -1,12 +1,15 @@
 import threading
+from datetime import timedelta
 
 import pytest
+from axes.models import AccessLog
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from portal import services
-from portal.models import Heartbeat, Merchant, User
+from portal.models import Heartbeat, Merchant, MidSerial, User
 from tests import factories
 
 
@@ -77,15 +80,50 @@ def test_merchant_gets_a_15_digit_mid_in_unionpay_layout(customer):
 
 
 @pytest.mark.django_db
-def test_mids_stay_unique_when_many_merchants_share_a_region_and_category():
-    users = factories.CustomerFactory.create_batch(60)
+def test_mid_serials_count_up_per_region_and_category():
+    first, second, elsewhere = factories.CustomerFactory.create_batch(3)
 
-    mids = {
-        services.merchant_create(user=u, name="店", region_code="3100", mcc="5411").mid
-        for u in users
-    }
+    mids = [
+        services.merchant_create(user=first, name="甲", region_code="3100", mcc="5411").mid,
+        services.merchant_create(user=second, name="乙", region_code="3100", mcc="5411").mid,
+        services.merchant_create(user=elsewhere, name="丙", region_code="4401", mcc="5411").mid,
+    ]
 
-    assert len(mids) == 60
+    assert mids == ["898310054110001", "898310054110002", "898440154110001"]
+
+
+@pytest.mark.django_db
+def test_a_full_region_and_category_refuses_clearly_and_creates_nothing(customer):
+    MidSerial.objects.create(region_code="3100", mcc="5411", last_serial=MidSerial.MAX_SERIAL)
+
+    with pytest.raises(services.MidExhaustedError):
+        services.merchant_create(user=customer, name="满了", region_code="3100", mcc="5411")
+
+    assert not Merchant.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_approvals_in_one_region_get_different_mids(postgres):
+    users = factories.CustomerFactory.create_batch(4)
+    barrier = threading.Barrier(len(users))
+    mids = []
+
+    def approve(user):
+        barrier.wait()
+        try:
+            mids.append(
+                services.merchant_create(user=user, name="店", region_code="3100", mcc="5411").mid
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=[user]) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(mids) == [f"89831005411000{n}" for n in range(1, 5)]
 
 
 @pytest.mark.django_db
@@ -107,11 +145,12 @@ def test_staff_cannot_become_merchants(staff_user):
 
 @pytest.mark.django_db
 def test_heartbeat_is_one_row_that_moves_forward():
-    first = services.heartbeat_record(name="worker")
-    second = services.heartbeat_record(name="worker")
+    Heartbeat.objects.create(name="worker", seen_at=timezone.now() - timedelta(hours=1))
+
+    services.heartbeat_record(name="worker")
 
     assert Heartbeat.objects.count() == 1
-    assert second.seen_at >= first.seen_at
+    assert timezone.now() - Heartbeat.objects.get().seen_at < timedelta(minutes=1)
 
 
 @pytest.mark.django_db
@@ -138,3 +177,17 @@ def test_staff_get_no_api_token(staff_user):
         services.api_token_regenerate(user=staff_user)
 
     assert not Token.objects.exists()
+
+
+@pytest.mark.django_db
+def test_old_login_records_are_purged_and_recent_ones_kept():
+    old = AccessLog.objects.create(ip_address="203.0.113.1")
+    recent = AccessLog.objects.create(ip_address="203.0.113.2")
+    # attempt_time is set on creation; move the rows back in time.
+    AccessLog.objects.filter(pk=old.pk).update(attempt_time=timezone.now() - timedelta(days=91))
+    AccessLog.objects.filter(pk=recent.pk).update(attempt_time=timezone.now() - timedelta(days=1))
+
+    purged = services.login_logs_purge(older_than_days=90)
+
+    assert purged == 1
+    assert list(AccessLog.objects.all()) == [recent]

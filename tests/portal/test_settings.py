@@ -8,6 +8,7 @@ PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "k3x!p9$w2#r7@m4^t8&v1*q6(z5)y0_n-b=c+d~e|f;g:h,i.j<k>l?o/s",
     "ALLOWED_HOSTS": "portal.example.cn",
+    "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.cn:587",
 }
 
 SHOW_SETTINGS = """
@@ -74,7 +75,7 @@ def test_a_separate_broker_url_wins_over_redis_url():
     assert config["cache_location"] == "redis://cache.internal:6379/0"
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_URL"])
 def test_production_refuses_to_start_without(missing):
     env = {name: value for name, value in PRODUCTION.items() if name != missing}
 
@@ -91,6 +92,18 @@ def test_a_bad_time_limit_fails_loudly():
 
     assert result.returncode != 0
     assert "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT" in result.stderr
+
+
+def test_redis_must_not_redeliver_a_task_that_is_still_running():
+    result = run_python(
+        SHOW_SETTINGS,
+        REDIS_URL="redis://cache.internal:6379/0",
+        CELERY_VISIBILITY_TIMEOUT="200",
+        CELERY_TASK_TIME_LIMIT="300",
+    )
+
+    assert result.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT" in result.stderr
 
 
 def test_production_mode_passes_the_deployment_checklist():

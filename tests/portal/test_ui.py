@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client, RequestFactory
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views.defaults import server_error
 
 from tests.helpers import REPO
@@ -168,3 +168,9 @@ def parse_po(path: Path) -> dict[str, tuple[str, bool]]:
 
 def unescape(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
+
+
+def test_english_pages_show_iso_dates(customer_client, customer):
+    body = customer_client.get(reverse("portal:merchant-home"), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert f"{timezone.localdate(customer.date_joined):%Y-%m-%d}" in body.content.decode()

@@ -2,7 +2,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from portal.masking import mask_account_number, mask_email, mask_mobile
-from portal.validators import normalize_cn_mobile, parse_login, validate_cn_mobile
+from portal.validators import (
+    canonical_login,
+    normalize_cn_mobile,
+    parse_login,
+    validate_cn_mobile,
+)
 
 
 @pytest.mark.parametrize(
@@ -15,6 +20,8 @@ from portal.validators import normalize_cn_mobile, parse_login, validate_cn_mobi
         ("008613800138000", "13800138000"),
         ("8613800138000", "13800138000"),
         ("19912345678", "19912345678"),
+        ("１３８００１３８０００", "13800138000"),
+        ("＋８６ １３８ ００１３ ８０００", "13800138000"),
     ],
 )
 def test_mainland_mobile_numbers_are_normalised(typed, expected):
@@ -23,7 +30,16 @@ def test_mainland_mobile_numbers_are_normalised(typed, expected):
 
 @pytest.mark.parametrize(
     "typed",
-    ["12800138000", "1380013800", "138001380001", "23800138000", "+1 415 555 0100", "", "abc"],
+    [
+        "12800138000",
+        "1380013800",
+        "138001380001",
+        "23800138000",
+        "+1 415 555 0100",
+        "",
+        "abc",
+        "13٨00138000",  # an Arabic-Indic digit: a digit, but not one a mobile number has
+    ],
 )
 def test_other_numbers_are_not_mainland_mobiles(typed):
     assert normalize_cn_mobile(typed) is None
@@ -48,6 +64,20 @@ def test_parse_login_says_what_is_wrong(typed, code):
     with pytest.raises(ValidationError) as excinfo:
         parse_login(typed)
     assert excinfo.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("+86 138-0013-8000", "13800138000"),
+        ("１３８００１３８０００", "13800138000"),
+        (" Li.Wei@Example.CN ", "li.wei@example.cn"),
+        ("li.wei＠example.cn", "li.wei@example.cn"),
+        ("reviewer", "reviewer"),
+    ],
+)
+def test_every_spelling_of_a_login_has_one_canonical_form(typed, canonical):
+    assert canonical_login(typed) == canonical
 
 
 def test_masks_keep_only_what_identifies():
