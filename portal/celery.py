@@ -6,7 +6,8 @@ retries with backoff and jitter come from here.
 
 import os
 
-from celery import Celery, Task
+from celery import Celery
+from celery.contrib.django.task import DjangoTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -20,7 +21,9 @@ class RetryableError(Exception):
     """
 
 
-class PortalTask(Task):
+class PortalTask(DjangoTask):
+    """Adds ``delay_on_commit``: enqueue once the surrounding transaction commits."""
+
     autoretry_for = (RetryableError,)
     retry_backoff = 5
     retry_backoff_max = 10 * 60

@@ -1,7 +1,15 @@
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.shortcuts import get_object_or_404
 from rest_framework.authtoken.models import Token
 
-from portal.models import User
+from portal.models import (
+    Application,
+    ApplicationEvent,
+    InfoRequestItem,
+    Notification,
+    TerminalProduct,
+    User,
+)
 from portal.validators import canonical_login, normalize_cn_mobile
 
 
@@ -34,3 +42,40 @@ def user_get_by_login(*, login: str) -> User | None:
 
 def api_token_get(*, user: User) -> Token | None:
     return Token.objects.filter(user=user).first()
+
+
+def application_get_for_applicant(*, user: User, public_id) -> Application:
+    """The user's own application, or 404: another user's id looks exactly like a missing one."""
+    return get_object_or_404(
+        Application.objects.select_related("product__fee_schedule", "merchant"),
+        public_id=public_id,
+        applicant=user,
+    )
+
+
+def application_list_for_applicant(*, user: User) -> QuerySet[Application]:
+    return Application.objects.filter(applicant=user).select_related("product")
+
+
+def application_timeline(*, application: Application) -> list[ApplicationEvent]:
+    return list(
+        application.events.select_related("actor")
+        .prefetch_related("info_requests")
+        .order_by("created_at", "pk")
+    )
+
+
+def application_open_requests(*, application: Application) -> list[InfoRequestItem]:
+    return list(application.info_requests.filter(resolved_at__isnull=True).order_by("pk"))
+
+
+def product_list_active() -> QuerySet[TerminalProduct]:
+    return TerminalProduct.objects.filter(is_active=True).select_related("fee_schedule")
+
+
+def notification_list_for(*, user: User, limit: int = 50) -> list[Notification]:
+    return list(Notification.objects.filter(user=user).order_by("-created_at", "-pk")[:limit])
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -56,6 +56,19 @@ else:
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Personal data at rest (portal/pii.py): Fernet keys, the first encrypts, all decrypt; and the
+# key of the blind indexes used to find duplicates. Their own variables, not SECRET_KEY, so
+# rotating one does not touch the other.
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
+PII_HASH_KEY = env.str("PII_HASH_KEY", default="")
+if DEBUG:
+    PII_ENCRYPTION_KEYS = PII_ENCRYPTION_KEYS or ["ZGV2ZWxvcG1lbnQtb25seS1waWkta2V5LTMyYnl0ZXM="]
+    PII_HASH_KEY = PII_HASH_KEY or "development-only-pii-hash-key"
+elif not (PII_ENCRYPTION_KEYS and PII_HASH_KEY):
+    raise ImproperlyConfigured(
+        "PII_ENCRYPTION_KEYS and PII_HASH_KEY must be set when DEBUG is false"
+    )
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -70,6 +83,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "simple_history",
     "portal",
     "settlements",
     "disputes",
@@ -85,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Records who made each change in the history tables.
+    "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -105,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.support",
+                "portal.context_processors.notifications",
             ],
         },
     },
@@ -279,6 +296,9 @@ MESSAGE_TAGS = {message_constants.ERROR: "danger"}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# The portal's address in e-mails (links to an application, a reset page).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 SUPPORT_PHONE = env.str("SUPPORT_PHONE", default="400-800-0000")
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@pos-portal.local")

@@ -1,8 +1,10 @@
+import smtplib
+
 from celery.signals import worker_ready
 from django.conf import settings
 
-from portal.celery import app
-from portal.services import heartbeat_record, login_logs_purge
+from portal.celery import RetryableError, app
+from portal.services import heartbeat_record, login_logs_purge, notification_email
 
 
 @app.task(name="portal.heartbeat_task")
@@ -15,6 +17,16 @@ def heartbeat_task() -> None:
 def login_logs_purge_task() -> int:
     """Purge log-in records past LOGIN_LOG_RETENTION_DAYS (daily, from beat). Safe to repeat."""
     return login_logs_purge(older_than_days=settings.LOGIN_LOG_RETENTION_DAYS)
+
+
+@app.task(name="portal.notification_email_task")
+def notification_email_task(notification_id: int) -> None:
+    """E-mail one notification (enqueued on commit by services.notify). Safe to repeat: a
+    notification already e-mailed is not sent again. Retried when the mail server fails."""
+    try:
+        notification_email(notification_id=notification_id, site_url=settings.SITE_URL)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise RetryableError(str(exc)) from exc
 
 
 @worker_ready.connect

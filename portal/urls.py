@@ -32,19 +32,42 @@ account_patterns = [
 portal_patterns = [
     path("", views.home, name="home"),
     path("privacy/", views.privacy, name="privacy"),
+    path("products/", views.products, name="products"),
     path("merchant/", views.merchant_home, name="merchant-home"),
     path("merchant/api-token/", views.api_token, name="api-token"),
+    path("applications/", views.application_list, name="application-list"),
+    path("applications/start/", views.application_start, name="application-start"),
+    path("applications/<uuid:public_id>/", views.application_detail, name="application-detail"),
+    path(
+        "applications/<uuid:public_id>/step/<slug:step>/",
+        views.application_step,
+        name="application-step",
+    ),
+    path(
+        "applications/<uuid:public_id>/review/",
+        views.application_review,
+        name="application-review",
+    ),
+    path("applications/<uuid:public_id>/fix/", views.application_fix, name="application-fix"),
+    path("notifications/", views.notification_list, name="notification-list"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification-open"),
 ]
 
 api_v1_patterns = [
     path("me/", api.MeView.as_view(), name="me"),
+    path("applications/", api.ApplicationListView.as_view(), name="application-list"),
+    path(
+        "applications/<uuid:public_id>/",
+        api.ApplicationDetailView.as_view(),
+        name="application-detail",
+    ),
 ]
 
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("accounts/", include((account_patterns, "accounts"))),
     path("healthz", views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1_patterns, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

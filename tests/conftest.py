@@ -8,10 +8,13 @@ is skipped with the reason, unless ``PORTAL_REQUIRE`` names it (CI sets
 import os
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from portal.celery import app as celery_app
 
 from tests import factories
 
@@ -43,6 +46,26 @@ def chromium_path():
     if not path:
         unavailable("chromium", "needs Chromium: apt-get install -y chromium")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_task_queue():
+    # Tasks this test run enqueues (e-mails after a committed browser test) go to a queue of
+    # their own, which nothing consumes and which is emptied at the end: a `make run` worker on
+    # the same machine must never pick them up and act on its own database.
+    queue = f"test-session-{uuid.uuid4().hex[:12]}"
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    yield queue
+    celery_app.conf.task_default_queue = previous
+    with celery_app.connection_for_write() as connection:
+        channel = connection.default_channel
+        channel.queue_declare(queue=queue, passive=False, auto_delete=False)
+        channel.queue_purge(queue)
+        channel.queue_delete(queue)
+    control = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("control_folder")
+    if control:
+        Path(control, f"{queue}.exchange").unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)

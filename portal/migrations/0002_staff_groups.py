@@ -1,7 +1,8 @@
 """Staff groups. Each later app grants its own models' permissions in its own migration."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from portal.migrations import _permissions
 
 GROUP_PERMISSIONS = {
     # Reviews applications and documents: reads accounts and merchants.
@@ -15,26 +16,8 @@ GROUP_PERMISSIONS = {
 }
 
 
-def ensure_permissions(apps):
-    # Permissions are normally created after all migrations have run; create them now so
-    # the groups can be granted them in the same migration run on a fresh database.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
-
 def create_groups(apps, schema_editor):
-    ensure_permissions(apps)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUP_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=name)
-        for dotted in codenames:
-            app_label, codename = dotted.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+    _permissions.grant(apps, GROUP_PERMISSIONS)
 
 
 def remove_groups(apps, schema_editor):

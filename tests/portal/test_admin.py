@@ -14,10 +14,26 @@ def test_the_four_staff_groups_exist_with_their_permissions():
     }
 
     assert permissions == {
-        "reviewer": {"view_user", "view_merchant"},
-        "support": {"view_user", "view_merchant"},
-        "risk": {"view_user", "view_merchant", "change_merchant"},
-        "finance": {"view_merchant"},
+        "reviewer": {
+            "view_user",
+            "view_merchant",
+            "view_application",
+            "review_application",
+            "view_feeschedule",
+            "view_terminalproduct",
+        },
+        "support": {"view_user", "view_merchant", "view_application", "view_terminalproduct"},
+        "risk": {"view_user", "view_merchant", "change_merchant", "view_application"},
+        "finance": {
+            "view_merchant",
+            "view_application",
+            "view_feeschedule",
+            "add_feeschedule",
+            "change_feeschedule",
+            "view_terminalproduct",
+            "add_terminalproduct",
+            "change_terminalproduct",
+        },
     }
 
 

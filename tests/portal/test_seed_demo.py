@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
 from portal.management.commands.seed_demo import DEMO_MERCHANT_MOBILE, DEMO_PASSWORD
-from portal.models import Merchant, User
+from portal.models import Application, Merchant, User
 
 pytestmark = pytest.mark.django_db
 
@@ -40,12 +40,19 @@ def test_seed_demo_twice_changes_nothing_but_restores_passwords():
     admin = User.objects.get(username="admin")
     admin.set_password("changed-by-someone-1")
     admin.save()
-    mid = Merchant.objects.get().mid
+    before = {
+        "users": User.objects.count(),
+        "mids": list(Merchant.objects.values_list("mid", flat=True)),
+        "applications": list(Application.objects.values_list("number", "status")),
+    }
 
     seed()
 
-    assert User.objects.count() == 6
-    assert Merchant.objects.get().mid == mid
+    assert before == {
+        "users": User.objects.count(),
+        "mids": list(Merchant.objects.values_list("mid", flat=True)),
+        "applications": list(Application.objects.values_list("number", "status")),
+    }
     admin.refresh_from_db()
     assert admin.check_password(DEMO_PASSWORD)
 
@@ -57,3 +64,13 @@ def test_seed_demo_refuses_production(settings):
         call_command("seed_demo")
 
     assert not User.objects.exists()
+
+
+def test_seed_demo_has_applications_in_every_status_and_a_merchant_from_one():
+    seed()
+
+    statuses = set(Application.objects.values_list("status", flat=True))
+    assert statuses == set(Application.Status.values)
+    merchant = Merchant.objects.get(user__mobile=DEMO_MERCHANT_MOBILE)
+    assert merchant.application.status == Application.Status.APPROVED
+    assert merchant.fee_schedule is not None

@@ -9,6 +9,8 @@ PRODUCTION = {
     "SECRET_KEY": "k3x!p9$w2#r7@m4^t8&v1*q6(z5)y0_n-b=c+d~e|f;g:h,i.j<k>l?o/s",
     "ALLOWED_HOSTS": "portal.example.cn",
     "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.cn:587",
+    "PII_ENCRYPTION_KEYS": "m3ZqS1dYc0RkT2pYbWJ2cEpZcWh0Q0ZsU2RlS2F4b0o=",
+    "PII_HASH_KEY": "a-long-random-hash-key-for-the-blind-indexes",
 }
 
 SHOW_SETTINGS = """
@@ -75,14 +77,23 @@ def test_a_separate_broker_url_wins_over_redis_url():
     assert config["cache_location"] == "redis://cache.internal:6379/0"
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_URL"])
-def test_production_refuses_to_start_without(missing):
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("SECRET_KEY", "SECRET_KEY must be set"),
+        ("ALLOWED_HOSTS", "ALLOWED_HOSTS must be set"),
+        ("EMAIL_URL", "EMAIL_URL must be set"),
+        ("PII_ENCRYPTION_KEYS", "PII_ENCRYPTION_KEYS and PII_HASH_KEY must be set"),
+        ("PII_HASH_KEY", "PII_ENCRYPTION_KEYS and PII_HASH_KEY must be set"),
+    ],
+)
+def test_production_refuses_to_start_without(missing, message):
     env = {name: value for name, value in PRODUCTION.items() if name != missing}
 
     result = run_python(SHOW_SETTINGS, **env)
 
     assert result.returncode != 0
-    assert f"{missing} must be set when DEBUG is false" in result.stderr
+    assert f"{message} when DEBUG is false" in result.stderr
 
 
 def test_a_bad_time_limit_fails_loudly():

@@ -2,8 +2,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
-from portal import services
+from portal import demo
 from portal.models import Merchant, User
 
 # Printed by the command and by `make run`; never valid outside a demo database.
@@ -16,8 +17,9 @@ DEMO_MERCHANT_NAME = "演示便利店 Demo Store"
 
 class Command(BaseCommand):
     help = (
-        "Create the demo logins (a superuser, one staff user per group, a merchant) and print "
-        "them. Safe to run again: it updates what is there and resets the demo passwords."
+        "Create the demo logins (a superuser, one staff user per group, a merchant, applicants "
+        "with applications in every status) and the terminal catalogue, and print the logins. "
+        "Safe to run again: it keeps what is there and resets the demo passwords."
     )
 
     def add_arguments(self, parser):
@@ -34,7 +36,12 @@ class Command(BaseCommand):
                 "false. Pass --allow-production if this really is a demo installation."
             )
         with transaction.atomic():
-            logins = [self.seed_superuser(), *self.seed_staff(), self.seed_merchant()]
+            logins = [self.seed_superuser(), *self.seed_staff()]
+            demo.seed_catalogue()
+            reviewer = User.objects.get(username="reviewer")
+            today = timezone.localdate()
+            logins.append(self.seed_merchant(reviewer=reviewer, today=today))
+            logins += demo.seed_applications(reviewer=reviewer, today=today, password=DEMO_PASSWORD)
         self.print_logins(logins)
 
     def seed_superuser(self) -> tuple[str, str]:
@@ -51,21 +58,20 @@ class Command(BaseCommand):
             logins.append((name, f"staff, group {name}, /admin/"))
         return logins
 
-    def seed_merchant(self) -> tuple[str, str]:
+    def seed_merchant(self, *, reviewer: User, today) -> tuple[str, str]:
         user = self.upsert_user(
             DEMO_MERCHANT_MOBILE,
             is_staff=False,
             is_superuser=False,
             mobile=DEMO_MERCHANT_MOBILE,
             email=DEMO_MERCHANT_EMAIL,
-            first_name="演示",
-            last_name="商户",
+            first_name="大伟",
+            last_name="王",
         )
-        merchant = Merchant.objects.filter(user=user).first()
-        if merchant is None:
-            merchant = services.merchant_create(
-                user=user, name=DEMO_MERCHANT_NAME, region_code="3100", mcc="5411"
-            )
+        demo.seed_merchant_application(
+            user=user, name="王大伟", business=DEMO_MERCHANT_NAME, reviewer=reviewer, today=today
+        )
+        merchant = Merchant.objects.get(user=user)
         return (DEMO_MERCHANT_MOBILE, f"merchant {merchant.mid}, /merchant/")
 
     def upsert_user(self, username: str, **fields) -> User:

@@ -1,0 +1,3 @@
+from portal.admin import accounts, onboarding
+
+__all__ = ["accounts", "onboarding"]

@@ -1,0 +1,471 @@
+"""
+One form per application step. Each validates its own fields against the rules the acquirer
+must apply (GB 11643 ID numbers, GB 32100 credit codes, Luhn and BIN for cards, names on
+accounts) and may read earlier steps from the application. A form built with ``editable``
+lets only those fields change: that is how an applicant fixes what a reviewer asked about.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Layout
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from portal import identity, reference
+from portal.models import Application, TerminalProduct
+from portal.onboarding import STEPS, STEPS_BY_SLUG, Step
+from portal.validators import normalize_cn_mobile
+
+AccountType = Application.AccountType
+ApplicantType = Application.ApplicantType
+
+
+def _mobile(value: str) -> str:
+    mobile = normalize_cn_mobile(value)
+    if not mobile:
+        raise ValidationError(
+            _("Enter a mainland China mobile number: 11 digits starting with 13-19."),
+            code="invalid_mobile",
+        )
+    return mobile
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class StepForm(forms.Form):
+    """A step of the application. ``values()`` gives what to store from the valid fields."""
+
+    step: Step
+
+    def __init__(
+        self,
+        *args,
+        application: Application,
+        today: date,
+        editable: set[str] | None = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("initial", self.initial_from(application))
+        super().__init__(*args, **kwargs)
+        self.application = application
+        self.today = today
+        self.warnings: list[str] = []
+        self.setup()
+        if editable is not None:
+            for name, field in self.fields.items():
+                field.disabled = name not in editable
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(*(name for name, f in self.fields.items() if not f.disabled))
+
+    def setup(self) -> None:
+        """Adjust fields to the application (choices, what is required)."""
+
+    @classmethod
+    def initial_from(cls, application: Application) -> dict:
+        initial = {}
+        for name in cls.step.fields:
+            value = getattr(application, name)
+            initial[name] = value.pk if isinstance(value, TerminalProduct) else value
+        return initial
+
+    def values(self) -> dict:
+        """Model values from the fields that passed validation (all of them when valid)."""
+        return {
+            name: self.cleaned_data[name]
+            for name in self.step.fields
+            if name in self.cleaned_data and not self.fields[name].disabled
+        }
+
+    def _region_fields(self, prefix: str) -> None:
+        province, city = self._current(f"{prefix}province"), self._current(f"{prefix}city")
+        self.fields[f"{prefix}province"].choices = [
+            ("", _("Choose a province")),
+            *reference.province_choices(),
+        ]
+        self.fields[f"{prefix}city"].choices = [
+            ("", _("Choose a city")),
+            *reference.city_choices(province),
+        ]
+        self.fields[f"{prefix}district"].choices = [
+            ("", _("Choose a district")),
+            *reference.district_choices(city),
+        ]
+        for part in ("province", "city", "district"):
+            self.fields[f"{prefix}{part}"].widget.attrs["data-region"] = part
+            self.fields[f"{prefix}{part}"].widget.attrs["data-region-group"] = prefix or "main"
+
+    def _current(self, name: str) -> str:
+        """The value a field has right now: as typed when bound, else as stored."""
+        if self.is_bound and not self.fields.get(name, forms.Field()).disabled:
+            return self.data.get(self.add_prefix(name), "") or ""
+        return self.initial.get(name) or ""
+
+    def _check_region(self, cleaned: dict, prefix: str) -> None:
+        parts = [cleaned.get(f"{prefix}{part}") for part in ("province", "city", "district")]
+        if all(parts) and not reference.region_valid(*parts):
+            self.add_error(
+                f"{prefix}district",
+                ValidationError(
+                    _("This district is not in the chosen city. Choose the city again."),
+                    code="region_mismatch",
+                ),
+            )
+
+
+class RegionChoiceField(forms.ChoiceField):
+    def valid_value(self, value):
+        # Cities and districts depend on the province chosen in the same request; the
+        # region check in clean() decides whether the three fit together.
+        return bool(value) and value.isdigit() and len(value) <= 12
+
+
+class IdentityForm(StepForm):
+    step = STEPS_BY_SLUG["identity"]
+
+    applicant_type = forms.ChoiceField(
+        label=_("Who is applying?"),
+        choices=ApplicantType.choices,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "An individual without a licence can take payments up to the limits for personal "
+            "merchants; a licensed business needs its unified social credit code."
+        ),
+    )
+    legal_name = forms.CharField(
+        label=_("Legal name"),
+        max_length=50,
+        help_text=_("As printed on the resident ID card."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    id_number = forms.CharField(
+        label=_("Resident ID number"),
+        max_length=25,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    id_valid_from = forms.DateField(label=_("ID valid from"), widget=DateInput)
+    id_valid_until = forms.DateField(label=_("ID valid until"), widget=DateInput, required=False)
+    id_long_term = forms.BooleanField(
+        label=_("Valid long-term (长期)"),
+        required=False,
+        help_text=_("Tick if the card says 长期 instead of an expiry date."),
+    )
+    contact_mobile = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    contact_email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        help_text=_("Optional; we send progress updates there."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean_legal_name(self):
+        return " ".join(self.cleaned_data["legal_name"].split())
+
+    def clean_id_number(self):
+        resident_id = identity.resident_id_validate(
+            self.cleaned_data["id_number"], today=self.today
+        )
+        identity.applicant_age_check(resident_id, today=self.today)
+        return resident_id.number
+
+    def clean_contact_mobile(self):
+        return _mobile(self.cleaned_data["contact_mobile"])
+
+    def clean(self):
+        cleaned = super().clean()
+        long_term = cleaned.get("id_long_term")
+        if long_term:
+            cleaned["id_valid_until"] = None
+        valid_from, valid_until = cleaned.get("id_valid_from"), cleaned.get("id_valid_until")
+        if (
+            valid_from
+            and not long_term
+            and not valid_until
+            and "id_valid_until" not in (self.errors)
+        ):
+            self.add_error(
+                "id_valid_until",
+                ValidationError(
+                    _("Enter the expiry date, or tick “valid long-term” if the card says 长期."),
+                    code="id_validity_missing",
+                ),
+            )
+        elif valid_from:
+            try:
+                identity.id_validity_check(
+                    valid_from=valid_from, valid_until=valid_until, today=self.today
+                )
+            except ValidationError as exc:
+                field = "id_valid_from" if exc.code == "id_not_yet_valid" else "id_valid_until"
+                self.add_error(field, exc)
+        return cleaned
+
+
+class BusinessForm(StepForm):
+    step = STEPS_BY_SLUG["business"]
+
+    business_name = forms.CharField(
+        label=_("Business name"),
+        max_length=100,
+        help_text=_(
+            "The shop's name, printed on receipts. For a licensed business, the name on the "
+            "licence."
+        ),
+    )
+    province = RegionChoiceField(label=_("Province"))
+    city = RegionChoiceField(label=_("City"))
+    district = RegionChoiceField(label=_("District"))
+    street = forms.CharField(
+        label=_("Street address"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    mcc = forms.ChoiceField(label=_("Business category"))
+    expected_monthly_volume = forms.DecimalField(
+        label=_("Expected monthly card takings (CNY)"),
+        min_value=Decimal("0"),
+        max_value=Decimal("9999999999.99"),
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+    licence_number = forms.CharField(
+        label=_("Unified social credit code"),
+        max_length=25,
+        required=False,
+        help_text=_("18 characters, on the business licence (营业执照)."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def setup(self):
+        self._region_fields("")
+        self.fields["mcc"].choices = [("", _("Choose a category")), *reference.mcc_choices()]
+        if self.application.is_licensed:
+            self.fields["licence_number"].required = True
+        else:
+            del self.fields["licence_number"]
+
+    def clean_licence_number(self):
+        return identity.uscc_validate(self.cleaned_data["licence_number"])
+
+    def clean(self):
+        cleaned = super().clean()
+        self._check_region(cleaned, "")
+        return cleaned
+
+    def values(self):
+        values = super().values()
+        if "licence_number" not in self.fields:
+            values["licence_number"] = ""
+        return values
+
+
+class SettlementForm(StepForm):
+    step = STEPS_BY_SLUG["settlement"]
+
+    account_type = forms.ChoiceField(
+        label=_("Where should payouts go?"), choices=AccountType.choices, widget=forms.RadioSelect
+    )
+    account_number = forms.CharField(
+        label=_("Card or account number"),
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+    bank_code = forms.ChoiceField(
+        label=_("Bank"),
+        required=False,
+        help_text=_("For a bank card the bank is recognised from the number."),
+    )
+    bank_branch = forms.CharField(
+        label=_("Branch"),
+        max_length=100,
+        required=False,
+        help_text=_("The branch where the account was opened, e.g. 上海分行徐汇支行."),
+    )
+    account_holder = forms.CharField(label=_("Account holder"), max_length=100)
+
+    def setup(self):
+        allowed = {
+            ApplicantType.INDIVIDUAL: [AccountType.PERSONAL],
+            ApplicantType.SOLE_PROPRIETOR: [AccountType.PERSONAL, AccountType.CORPORATE],
+            ApplicantType.COMPANY: [AccountType.CORPORATE],
+        }.get(self.application.applicant_type, list(AccountType))
+        self.fields["account_type"].choices = [(t.value, t.label) for t in allowed]
+        if len(allowed) == 1:
+            self.fields["account_type"].initial = allowed[0].value
+            self.initial.setdefault("account_type", allowed[0].value)
+        self.fields["bank_code"].choices = [("", _("Choose the bank")), *reference.bank_choices()]
+
+    def clean_account_holder(self):
+        return " ".join(self.cleaned_data["account_holder"].split())
+
+    def clean(self):
+        cleaned = super().clean()
+        account_type, number = cleaned.get("account_type"), cleaned.get("account_number")
+        if not (account_type and number):
+            return cleaned
+        card = None
+        try:
+            if account_type == AccountType.PERSONAL:
+                cleaned["account_number"], card = identity.settlement_card_validate(number)
+                self.warnings.extend(str(w) for w in identity.card_warnings(card))
+            else:
+                cleaned["account_number"] = identity.corporate_account_validate(number)
+        except ValidationError as exc:
+            self.add_error("account_number", exc)
+            return cleaned
+        if card:
+            cleaned["bank_code"] = card.bank.code
+        elif not cleaned.get("bank_code"):
+            self.add_error(
+                "bank_code",
+                ValidationError(_("Choose the bank that holds this account."), code="no_bank"),
+            )
+        if account_type == AccountType.CORPORATE and not cleaned.get("bank_branch"):
+            self.add_error(
+                "bank_branch",
+                ValidationError(
+                    _("A corporate account needs the branch where it was opened."),
+                    code="no_branch",
+                ),
+            )
+        holder = cleaned.get("account_holder")
+        if holder and account_type == AccountType.PERSONAL:
+            if not identity.holder_name_matches(holder, self.application.legal_name):
+                self.add_error(
+                    "account_holder",
+                    ValidationError(
+                        _(
+                            "Payouts to a personal card must go to an account in your own "
+                            "name (%(name)s). A card in someone else's name is refused by "
+                            "the bank and the payout comes back."
+                        ),
+                        code="holder_not_applicant",
+                        params={"name": self.application.legal_name},
+                    ),
+                )
+        elif holder and not identity.holder_name_matches(holder, self.application.business_name):
+            self.warnings.append(
+                str(
+                    _(
+                        "The account holder differs from the business name (%(name)s). The "
+                        "reviewer will check it; a mismatch can delay payouts."
+                    )
+                    % {"name": self.application.business_name}
+                )
+            )
+        return cleaned
+
+
+class OrderForm(StepForm):
+    step = STEPS_BY_SLUG["order"]
+
+    product = forms.ModelChoiceField(
+        label=_("Terminal"),
+        queryset=TerminalProduct.objects.none(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+    )
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=99)
+    ship_to_business = forms.BooleanField(
+        label=_("Deliver to the business address, to me"), required=False
+    )
+    ship_name = forms.CharField(label=_("Recipient"), max_length=50, required=False)
+    ship_mobile = forms.CharField(
+        label=_("Recipient's mobile"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    ship_province = RegionChoiceField(label=_("Province"), required=False)
+    ship_city = RegionChoiceField(label=_("City"), required=False)
+    ship_district = RegionChoiceField(label=_("District"), required=False)
+    ship_street = forms.CharField(label=_("Street address"), max_length=200, required=False)
+
+    SHIPPING = ("ship_name", "ship_mobile", "ship_province", "ship_city", "ship_district")
+
+    def setup(self):
+        self.fields["product"].queryset = TerminalProduct.objects.filter(
+            is_active=True
+        ).select_related("fee_schedule")
+        self._region_fields("ship_")
+
+    def clean(self):
+        cleaned = super().clean()
+        product, quantity = cleaned.get("product"), cleaned.get("quantity")
+        if product and quantity and quantity > product.max_quantity:
+            self.add_error(
+                "quantity",
+                ValidationError(
+                    _("At most %(max)d of this terminal per application."),
+                    code="too_many",
+                    params={"max": product.max_quantity},
+                ),
+            )
+        if cleaned.get("ship_to_business"):
+            app = self.application
+            cleaned.update(
+                ship_name=app.legal_name,
+                ship_mobile=app.contact_mobile,
+                ship_province=app.province,
+                ship_city=app.city,
+                ship_district=app.district,
+                ship_street=app.street,
+            )
+            for name in (*self.SHIPPING, "ship_street"):
+                self.errors.pop(name, None)
+        else:
+            for name in (*self.SHIPPING, "ship_street"):
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(
+                        name, ValidationError(self.fields[name].error_messages["required"])
+                    )
+            if cleaned.get("ship_mobile") and "ship_mobile" not in self.errors:
+                try:
+                    cleaned["ship_mobile"] = _mobile(cleaned["ship_mobile"])
+                except ValidationError as exc:
+                    self.add_error("ship_mobile", exc)
+            self._check_region(cleaned, "ship_")
+        return cleaned
+
+
+STEP_FORMS: dict[str, type[StepForm]] = {
+    "identity": IdentityForm,
+    "business": BusinessForm,
+    "settlement": SettlementForm,
+    "order": OrderForm,
+}
+
+
+def stored_step_form(application: Application, step: Step, *, today: date) -> StepForm:
+    """The step's form bound to what is stored: validating it tells whether the step is done."""
+    form_class = STEP_FORMS[step.slug]
+    unbound = form_class(application=application, today=today)
+    data = {}
+    for name, field in unbound.fields.items():
+        value = unbound.initial.get(name, field.initial)
+        if value is None or value is False:
+            continue
+        data[name] = value.isoformat() if isinstance(value, date) else value
+    return form_class(data=data, application=application, today=today)
+
+
+def application_incomplete_steps(application: Application, *, today: date) -> list[Step]:
+    """The steps whose stored data would not pass their form today (in step order)."""
+    return [
+        step for step in STEPS if not stored_step_form(application, step, today=today).is_valid()
+    ]

@@ -1,0 +1,62 @@
+"""
+What each kind of notification says. Only the kind and its parameters are stored; the text is
+rendered here, in the reader's language, when the notification is shown or e-mailed.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import ApplicationEvent, Notification
+
+
+@dataclass(frozen=True)
+class Text:
+    title: Promise
+    body: Promise
+
+
+TEXTS = {
+    "application_submitted": Text(
+        _("Application %(number)s received"),
+        _(
+            "Thank you. A reviewer will look at application %(number)s, usually within one "
+            "business day. You can follow its progress in the portal."
+        ),
+    ),
+    "application_in_review": Text(
+        _("Application %(number)s is being reviewed"),
+        _("A reviewer has started on application %(number)s."),
+    ),
+    "application_needs_info": Text(
+        _("Application %(number)s needs more information"),
+        _(
+            "The reviewer asked you to correct %(count)s item(s) of application %(number)s. "
+            "Open it to see what and why, fix them and send it again."
+        ),
+    ),
+    "application_approved": Text(
+        _("Application %(number)s approved"),
+        _(
+            "Welcome aboard! Your merchant number (MID) is %(mid)s. Next, sign your contract "
+            "in the portal; then we ship your terminal."
+        ),
+    ),
+    "application_rejected": Text(
+        _("Application %(number)s was not approved"),
+        _(
+            "Reason: %(reason)s. %(note)s You may apply again once the reason no longer "
+            "applies; call customer service if you have questions."
+        ),
+    ),
+}
+
+
+def render(notification: Notification) -> Text:
+    """Title and body in the active language."""
+    text = TEXTS[notification.kind]
+    params = dict(notification.params)
+    if "reason" in params:
+        params["reason"] = ApplicationEvent.RejectionReason(params["reason"]).label
+    return Text(str(text.title) % params, str(text.body) % params)

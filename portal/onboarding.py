@@ -1,0 +1,122 @@
+"""
+The shape of an application: its steps, the fields each step owns, and the items a reviewer
+can ask the applicant to fix. Forms, services, the admin and the templates all read this.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str
+    title: Promise
+    fields: tuple[str, ...]
+
+
+STEPS = (
+    Step(
+        "identity",
+        _("Identity"),
+        (
+            "applicant_type",
+            "legal_name",
+            "id_number",
+            "id_valid_from",
+            "id_valid_until",
+            "id_long_term",
+            "contact_mobile",
+            "contact_email",
+        ),
+    ),
+    Step(
+        "business",
+        _("Business"),
+        (
+            "business_name",
+            "province",
+            "city",
+            "district",
+            "street",
+            "mcc",
+            "expected_monthly_volume",
+            "licence_number",
+        ),
+    ),
+    Step(
+        "settlement",
+        _("Settlement account"),
+        ("account_type", "account_number", "bank_code", "bank_branch", "account_holder"),
+    ),
+    Step(
+        "order",
+        _("Terminal and delivery"),
+        (
+            "product",
+            "quantity",
+            "ship_name",
+            "ship_mobile",
+            "ship_province",
+            "ship_city",
+            "ship_district",
+            "ship_street",
+        ),
+    ),
+)
+STEPS_BY_SLUG = {step.slug: step for step in STEPS}
+
+
+@dataclass(frozen=True)
+class FixItem:
+    """Something a reviewer can ask to have corrected, and the fields that correct it."""
+
+    key: str
+    label: Promise
+    fields: tuple[str, ...]
+
+    @property
+    def step(self) -> Step:
+        return next(step for step in STEPS if self.fields[0] in step.fields)
+
+
+FIX_ITEMS = (
+    FixItem("applicant_type", _("Applicant type"), ("applicant_type",)),
+    FixItem("legal_name", _("Legal name"), ("legal_name",)),
+    FixItem("id_number", _("Resident ID number"), ("id_number",)),
+    FixItem(
+        "id_validity", _("ID card validity"), ("id_valid_from", "id_valid_until", "id_long_term")
+    ),
+    FixItem("contact", _("Mobile number and e-mail"), ("contact_mobile", "contact_email")),
+    FixItem("business_name", _("Business name"), ("business_name",)),
+    FixItem("business_address", _("Business address"), ("province", "city", "district", "street")),
+    FixItem("mcc", _("Business category"), ("mcc",)),
+    FixItem("expected_volume", _("Expected monthly takings"), ("expected_monthly_volume",)),
+    FixItem("licence_number", _("Unified social credit code"), ("licence_number",)),
+    FixItem(
+        "settlement_account",
+        _("Settlement account"),
+        ("account_type", "account_number", "bank_code", "bank_branch", "account_holder"),
+    ),
+    FixItem("order", _("Terminal and quantity"), ("product", "quantity")),
+    FixItem(
+        "shipping_address",
+        _("Delivery address"),
+        (
+            "ship_name",
+            "ship_mobile",
+            "ship_province",
+            "ship_city",
+            "ship_district",
+            "ship_street",
+        ),
+    ),
+)
+FIX_ITEMS_BY_KEY = {item.key: item for item in FIX_ITEMS}
+FIX_ITEM_CHOICES = [(item.key, item.label) for item in FIX_ITEMS]
+
+
+def fix_item_label(key: str) -> str:
+    item = FIX_ITEMS_BY_KEY.get(key)
+    return str(item.label) if item else key

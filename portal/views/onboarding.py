@@ -1,0 +1,231 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal import presenters, reference, selectors, services
+from portal.decorators import customer_required
+from portal.forms.onboarding import STEP_FORMS, application_incomplete_steps, stored_step_form
+from portal.models import Application, TerminalProduct
+from portal.onboarding import FIX_ITEMS_BY_KEY, STEPS, STEPS_BY_SLUG
+
+Status = Application.Status
+
+
+@require_GET
+def products(request):
+    return render(request, "portal/products.html", {"products": selectors.product_list_active()})
+
+
+@require_POST
+@customer_required
+def application_start(request):
+    product = None
+    if product_code := request.POST.get("product"):
+        product = get_object_or_404(TerminalProduct, code=product_code, is_active=True)
+    try:
+        application, created = services.application_start(applicant=request.user, product=product)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("portal:merchant-home")
+    if not created:
+        messages.info(request, _("You already have an application in progress; here it is."))
+        return redirect(application_next_url(application))
+    return redirect("portal:application-step", application.public_id, STEPS[0].slug)
+
+
+def application_next_url(application: Application) -> str:
+    if application.status == Status.DRAFT:
+        incomplete = application_incomplete_steps(application, today=timezone.localdate())
+        if incomplete:
+            return reverse(
+                "portal:application-step", args=[application.public_id, incomplete[0].slug]
+            )
+        return reverse("portal:application-review", args=[application.public_id])
+    if application.status == Status.NEEDS_INFO:
+        return reverse("portal:application-fix", args=[application.public_id])
+    return reverse("portal:application-detail", args=[application.public_id])
+
+
+@require_GET
+@customer_required
+def application_list(request):
+    applications = selectors.application_list_for_applicant(user=request.user)
+    return render(request, "portal/applications/list.html", {"applications": applications})
+
+
+@require_GET
+@customer_required
+def application_detail(request, public_id):
+    application = selectors.application_get_for_applicant(user=request.user, public_id=public_id)
+    context = {
+        "application": application,
+        "timeline": selectors.application_timeline(application=application),
+        "open_requests": selectors.application_open_requests(application=application),
+        "steps": _step_states(application),
+        "next_url": application_next_url(application),
+    }
+    return render(request, "portal/applications/detail.html", context)
+
+
+def _step_states(application: Application) -> list[dict]:
+    if application.status != Status.DRAFT:
+        return []
+    incomplete = {
+        s.slug for s in application_incomplete_steps(application, today=timezone.localdate())
+    }
+    return [{"step": step, "done": step.slug not in incomplete} for step in STEPS]
+
+
+@require_http_methods(["GET", "POST"])
+@customer_required
+@never_cache
+def application_step(request, public_id, step):
+    application = selectors.application_get_for_applicant(user=request.user, public_id=public_id)
+    if step not in STEPS_BY_SLUG:
+        raise Http404("no such step")
+    if application.status != Status.DRAFT:
+        messages.info(request, _("This application was submitted and can no longer be edited."))
+        return redirect(application_next_url(application))
+    step_def = STEPS_BY_SLUG[step]
+    form_class = STEP_FORMS[step]
+    today = timezone.localdate()
+    form = form_class(request.POST or None, application=application, today=today)
+    if request.method == "POST":
+        valid = form.is_valid()
+        values = form.values()
+        if values:
+            services.application_save_fields(application=application, values=values)
+        for warning in form.warnings:
+            messages.warning(request, warning)
+        if request.POST.get("action") == "exit":
+            # A draft may be left half-done: keep what is valid and let the applicant go.
+            messages.success(
+                request,
+                _("Draft saved. Continue any time, from any device, under “My applications”."),
+            )
+            if not valid:
+                messages.warning(
+                    request,
+                    _("Some entries of this step were not saved because they need correcting."),
+                )
+            return redirect("portal:application-detail", application.public_id)
+        if valid:
+            return redirect(_after(application, step_def))
+        messages.error(
+            request,
+            _("Some entries need correcting (marked below). Everything else has been saved."),
+        )
+    context = {
+        "application": application,
+        "form": form,
+        "step": step_def,
+        "steps": _step_states(application),
+        "step_number": STEPS.index(step_def) + 1,
+        "regions_url": reference.REGIONS_STATIC_PATH,
+    }
+    return render(request, "portal/applications/step.html", context)
+
+
+def _after(application: Application, step) -> str:
+    index = STEPS.index(step)
+    if index + 1 < len(STEPS):
+        return reverse(
+            "portal:application-step", args=[application.public_id, STEPS[index + 1].slug]
+        )
+    return reverse("portal:application-review", args=[application.public_id])
+
+
+@require_http_methods(["GET", "POST"])
+@customer_required
+@never_cache
+def application_review(request, public_id):
+    application = selectors.application_get_for_applicant(user=request.user, public_id=public_id)
+    if application.status != Status.DRAFT:
+        return redirect(application_next_url(application))
+    today = timezone.localdate()
+    if request.method == "POST":
+        try:
+            services.application_submit(application=application, actor=request.user, today=today)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, _("Application submitted. We will tell you as soon as it is reviewed.")
+            )
+            return redirect("portal:application-detail", application.public_id)
+    sections = []
+    for step, (_title, rows) in zip(
+        STEPS, presenters.application_summary(application), strict=True
+    ):
+        form = stored_step_form(application, step, today=today)
+        sections.append(
+            {"step": step, "valid": form.is_valid(), "warnings": form.warnings, "rows": rows}
+        )
+    context = {
+        "application": application,
+        "sections": sections,
+        "steps": _step_states(application),
+    }
+    return render(request, "portal/applications/review.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@customer_required
+@never_cache
+def application_fix(request, public_id):
+    application = selectors.application_get_for_applicant(user=request.user, public_id=public_id)
+    if application.status != Status.NEEDS_INFO:
+        return redirect(application_next_url(application))
+    requests = selectors.application_open_requests(application=application)
+    editable = {field for r in requests for field in FIX_ITEMS_BY_KEY[r.item].fields}
+    today = timezone.localdate()
+    step_forms = [
+        STEP_FORMS[step.slug](
+            request.POST or None,
+            application=application,
+            today=today,
+            editable=editable,
+            prefix=step.slug,
+        )
+        for step in STEPS
+        if editable & set(step.fields)
+    ]
+    if request.method == "POST":
+        # A list, not a generator: every form must validate so that each shows its errors.
+        all_valid = all([form.is_valid() for form in step_forms])  # noqa: C419
+        values = {name: value for form in step_forms for name, value in form.values().items()}
+        if values:
+            services.application_save_fields(
+                application=application, values=values, editable=editable
+            )
+        for form in step_forms:
+            for warning in form.warnings:
+                messages.warning(request, warning)
+        if all_valid:
+            try:
+                services.application_submit(
+                    application=application, actor=request.user, today=today
+                )
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("Thank you. Your corrections were sent for review."))
+                return redirect("portal:application-detail", application.public_id)
+        else:
+            messages.error(
+                request,
+                _("Some entries need correcting (marked below). Everything else has been saved."),
+            )
+    context = {
+        "application": application,
+        "requests": requests,
+        "forms": step_forms,
+        "regions_url": reference.REGIONS_STATIC_PATH,
+    }
+    return render(request, "portal/applications/fix.html", context)
