@@ -120,3 +120,20 @@ FIX_ITEM_CHOICES = [(item.key, item.label) for item in FIX_ITEMS]
 def fix_item_label(key: str) -> str:
     item = FIX_ITEMS_BY_KEY.get(key)
     return str(item.label) if item else key
+
+
+# Correcting one item can break another the applicant could not otherwise touch: a new legal
+# name must match the name on the personal card, a new applicant type changes whether a
+# licence number is needed and which accounts are allowed. Those follow along as editable.
+FIX_ITEM_DEPENDENTS = {
+    "applicant_type": ("licence_number", "settlement_account"),
+    "legal_name": ("settlement_account",),
+}
+
+
+def editable_fields(item_keys) -> set[str]:
+    """The fields an applicant may change to correct these items."""
+    keys = set(item_keys)
+    for key in list(keys):
+        keys.update(FIX_ITEM_DEPENDENTS.get(key, ()))
+    return {field for key in keys for field in FIX_ITEMS_BY_KEY[key].fields}

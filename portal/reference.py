@@ -113,9 +113,32 @@ def bank_get(code: str) -> Bank | None:
     return _banks().get(code)
 
 
+# Where most settlement accounts are: listed first, in this order, before every other bank.
+MAJOR_BANKS = (
+    "ICBC",
+    "CCB",
+    "ABC",
+    "BOC",
+    "COMM",
+    "PSBC",
+    "CMB",
+    "CITIC",
+    "CEB",
+    "CMBC",
+    "CIB",
+    "SPDB",
+    "HXBANK",
+    "GDB",
+    "SPABANK",
+)
+
+
 def bank_choices() -> list[tuple[str, str]]:
-    """Every bank in the table, by name in the active language."""
-    return sorted(((bank.code, bank.name) for bank in _banks().values()), key=lambda c: c[1])
+    """Every bank in the table: the big national banks first, then the others by name."""
+    banks = _banks()
+    major = [banks[code] for code in MAJOR_BANKS if code in banks]
+    others = sorted((b for b in banks.values() if b.code not in MAJOR_BANKS), key=lambda b: b.name)
+    return [(bank.code, bank.name) for bank in [*major, *others]]
 
 
 def card_lookup(number: str) -> CardInfo | None:

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db import connection
 
 from portal.celery import app as celery_app
-
 from tests import factories
 
 REQUIRED = {name.strip() for name in os.environ.get("PORTAL_REQUIRE", "").split(",") if name}

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from django.db import connection
@@ -58,3 +59,30 @@ def database_url_of_this_test_run() -> str:
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def run_at_once(function, arguments: list) -> list:
+    """Call ``function(argument)`` for each argument in its own thread, all released at the
+    same moment; return what each returned or raised (in argument order). Each thread closes
+    its database connection, as a request would."""
+    barrier = threading.Barrier(len(arguments))
+    outcomes: list = [None] * len(arguments)
+
+    def run(index, argument):
+        barrier.wait()
+        try:
+            outcomes[index] = function(argument)
+        except Exception as exc:  # handed back to the test, which asserts on it
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=[index, argument])
+        for index, argument in enumerate(arguments)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

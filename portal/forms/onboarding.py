@@ -57,6 +57,7 @@ class StepForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.application = application
         self.today = today
+        self.editable = editable
         self.warnings: list[str] = []
         self.setup()
         if editable is not None:
@@ -267,7 +268,8 @@ class BusinessForm(StepForm):
 
     def values(self):
         values = super().values()
-        if "licence_number" not in self.fields:
+        if "licence_number" not in self.fields and self.editable is None:
+            # An individual has no licence: clear one left from choosing another type first.
             values["licence_number"] = ""
         return values
 
@@ -305,9 +307,8 @@ class SettlementForm(StepForm):
             ApplicantType.COMPANY: [AccountType.CORPORATE],
         }.get(self.application.applicant_type, list(AccountType))
         self.fields["account_type"].choices = [(t.value, t.label) for t in allowed]
-        if len(allowed) == 1:
-            self.fields["account_type"].initial = allowed[0].value
-            self.initial.setdefault("account_type", allowed[0].value)
+        if len(allowed) == 1 and not self.initial.get("account_type"):
+            self.initial["account_type"] = allowed[0].value
         self.fields["bank_code"].choices = [("", _("Choose the bank")), *reference.bank_choices()]
 
     def clean_account_holder(self):
@@ -432,7 +433,10 @@ class OrderForm(StepForm):
             for name in (*self.SHIPPING, "ship_street"):
                 if not cleaned.get(name) and name not in self.errors:
                     self.add_error(
-                        name, ValidationError(self.fields[name].error_messages["required"])
+                        name,
+                        ValidationError(
+                            self.fields[name].error_messages["required"], code="required"
+                        ),
                     )
             if cleaned.get("ship_mobile") and "ship_mobile" not in self.errors:
                 try:

@@ -1,32 +1,23 @@
-"""Staff groups. Each later app grants its own models' permissions in its own migration."""
+"""The staff groups reviewer, support, risk and finance, with the permissions in
+portal/staff_groups.py (applied again after every migrate as later apps add models)."""
 
 from django.db import migrations
 
-from portal.migrations import _permissions
-
-GROUP_PERMISSIONS = {
-    # Reviews applications and documents: reads accounts and merchants.
-    "reviewer": ["portal.view_user", "portal.view_merchant"],
-    # Answers merchants: reads accounts and merchants.
-    "support": ["portal.view_user", "portal.view_merchant"],
-    # Suspends and reinstates merchants.
-    "risk": ["portal.view_user", "portal.view_merchant", "portal.change_merchant"],
-    # Watches payouts and ships terminals: reads merchants.
-    "finance": ["portal.view_merchant"],
-}
+from portal.staff_groups import STAFF_GROUPS, staff_groups_sync
 
 
 def create_groups(apps, schema_editor):
-    _permissions.grant(apps, GROUP_PERMISSIONS)
+    staff_groups_sync(apps)
 
 
 def remove_groups(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=GROUP_PERMISSIONS).delete()
+    apps.get_model("auth", "Group").objects.filter(name__in=STAFF_GROUPS).delete()
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("portal", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 

@@ -26,7 +26,7 @@ from portal.models import (
     TerminalProduct,
     User,
 )
-from portal.onboarding import FIX_ITEMS_BY_KEY
+from portal.onboarding import FIX_ITEMS_BY_KEY, editable_fields
 from portal.services.merchants import merchant_create
 from portal.services.notifications import notify
 
@@ -148,7 +148,7 @@ def _derive(application: Application, *, changed: Iterable[str]) -> None:
 
 def _requested_fields(application: Application) -> set[str]:
     keys = application.info_requests.filter(resolved_at__isnull=True).values_list("item", flat=True)
-    return {field for key in keys for field in FIX_ITEMS_BY_KEY[key].fields}
+    return editable_fields(keys)
 
 
 def _transition(

@@ -110,7 +110,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @customer_required
 def merchant_home(request):
     merchant = getattr(request.user, "merchant", None)
-    return render(request, "merchant/home.html", {"merchant": merchant})
+    application = (
+        None if merchant else selectors.application_list_for_applicant(user=request.user).first()
+    )
+    return render(request, "merchant/home.html", {"merchant": merchant, "application": application})
 
 
 NEW_TOKEN_SESSION_KEY = "portal:new-api-token"  # noqa: S105 (a session key name)

@@ -12,7 +12,7 @@ from portal import presenters, reference, selectors, services
 from portal.decorators import customer_required
 from portal.forms.onboarding import STEP_FORMS, application_incomplete_steps, stored_step_form
 from portal.models import Application, TerminalProduct
-from portal.onboarding import FIX_ITEMS_BY_KEY, STEPS, STEPS_BY_SLUG
+from portal.onboarding import STEPS, STEPS_BY_SLUG, editable_fields
 
 Status = Application.Status
 
@@ -99,8 +99,12 @@ def application_step(request, public_id, step):
     if request.method == "POST":
         valid = form.is_valid()
         values = form.values()
-        if values:
-            services.application_save_fields(application=application, values=values)
+        try:
+            if values:
+                services.application_save_fields(application=application, values=values)
+        except ValidationError as exc:  # submitted in another tab meanwhile
+            messages.error(request, " ".join(exc.messages))
+            return redirect(application_next_url(application))
         for warning in form.warnings:
             messages.warning(request, warning)
         if request.POST.get("action") == "exit":
@@ -183,7 +187,7 @@ def application_fix(request, public_id):
     if application.status != Status.NEEDS_INFO:
         return redirect(application_next_url(application))
     requests = selectors.application_open_requests(application=application)
-    editable = {field for r in requests for field in FIX_ITEMS_BY_KEY[r.item].fields}
+    editable = editable_fields(r.item for r in requests)
     today = timezone.localdate()
     step_forms = [
         STEP_FORMS[step.slug](
@@ -197,13 +201,22 @@ def application_fix(request, public_id):
         if editable & set(step.fields)
     ]
     if request.method == "POST":
-        # A list, not a generator: every form must validate so that each shows its errors.
-        all_valid = all([form.is_valid() for form in step_forms])  # noqa: C419
+        all_valid = True
+        for form in step_forms:  # in step order, each seeing the corrections before it
+            all_valid = form.is_valid() and all_valid
+            for name, value in form.values().items():
+                # In memory only: a later step checks against it (a card holder against a
+                # corrected legal name); the service saves it below.
+                setattr(application, name, value)
         values = {name: value for form in step_forms for name, value in form.values().items()}
-        if values:
-            services.application_save_fields(
-                application=application, values=values, editable=editable
-            )
+        try:
+            if values:
+                services.application_save_fields(
+                    application=application, values=values, editable=editable
+                )
+        except ValidationError as exc:  # the application changed under us (e.g. withdrawn)
+            messages.error(request, " ".join(exc.messages))
+            return redirect(application_next_url(application))
         for form in step_forms:
             for warning in form.warnings:
                 messages.warning(request, warning)

@@ -1,16 +1,15 @@
-import threading
 from datetime import timedelta
 
 import pytest
 from axes.models import AccessLog
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from portal import services
 from portal.models import Heartbeat, Merchant, MidSerial, User
 from tests import factories
+from tests.helpers import run_at_once
 
 
 @pytest.mark.django_db
@@ -44,26 +43,12 @@ def test_sign_up_refuses_an_email_taken_in_another_case():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sign_ups_with_one_mobile_create_one_account(postgres):
-    barrier = threading.Barrier(2)
-    outcomes = []
+    outcomes = run_at_once(
+        lambda _: services.user_sign_up(login="13900002222", password="a-strong-pass-1"),
+        [1, 2],
+    )
 
-    def sign_up():
-        barrier.wait()
-        try:
-            services.user_sign_up(login="13900002222", password="a-strong-pass-1")
-            outcomes.append("created")
-        except services.LoginTakenError:
-            outcomes.append("taken")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sign_up) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes) == ["created", "taken"]
+    assert sorted(type(o).__name__ for o in outcomes) == ["LoginTakenError", "User"]
     assert User.objects.filter(mobile="13900002222").count() == 1
 
 
@@ -105,25 +90,13 @@ def test_a_full_region_and_category_refuses_clearly_and_creates_nothing(customer
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_approvals_in_one_region_get_different_mids(postgres):
     users = factories.CustomerFactory.create_batch(4)
-    barrier = threading.Barrier(len(users))
-    mids = []
 
-    def approve(user):
-        barrier.wait()
-        try:
-            mids.append(
-                services.merchant_create(user=user, name="店", region_code="3100", mcc="5411").mid
-            )
-        finally:
-            connection.close()
+    merchants = run_at_once(
+        lambda user: services.merchant_create(user=user, name="店", region_code="3100", mcc="5411"),
+        users,
+    )
 
-    threads = [threading.Thread(target=approve, args=[user]) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(mids) == [f"89831005411000{n}" for n in range(1, 5)]
+    assert sorted(m.mid for m in merchants) == [f"89831005411000{n}" for n in range(1, 5)]
 
 
 @pytest.mark.django_db
