@@ -216,25 +216,31 @@ def corporate_account_validate(value: str) -> str:
     return number
 
 
-def card_warnings(info: CardInfo | None) -> list[str]:
-    """Things a merchant should double-check about a settlement card that passed validation."""
+def card_warnings(info: CardInfo | None, *, declared_class: int | None = None) -> list[str]:
+    """Things a merchant should double-check about a settlement card that passed validation.
+
+    The account class comes from the BIN table when it knows it, else from what the applicant
+    said (most people know whether they opened an e-account in an app).
+    """
+    warnings = []
     if info is None:
-        return [
+        warnings.append(
             _(
                 "The bank that issued this card could not be identified. Check that the "
                 "number is correct."
             )
-        ]
-    if info.account_class in (2, 3):
-        return [
+        )
+    account_class = info.account_class if info and info.account_class else declared_class
+    if account_class in (2, 3):
+        warnings.append(
             _(
                 "This card belongs to a Type %(account_class)s bank account. Type II and III "
                 "accounts limit how much they can receive each day and are a common cause of "
                 "returned payouts; a Type I account is safer."
             )
-            % {"account_class": "II" if info.account_class == 2 else "III"}
-        ]
-    return []
+            % {"account_class": "II" if account_class == 2 else "III"}
+        )
+    return warnings
 
 
 def holder_name_matches(holder: str, legal_name: str) -> bool:

@@ -48,7 +48,14 @@ STEPS = (
     Step(
         "settlement",
         _("Settlement account"),
-        ("account_type", "account_number", "bank_code", "bank_branch", "account_holder"),
+        (
+            "account_type",
+            "account_number",
+            "bank_code",
+            "bank_branch",
+            "account_holder",
+            "account_class",
+        ),
     ),
     Step(
         "order",
@@ -97,7 +104,14 @@ FIX_ITEMS = (
     FixItem(
         "settlement_account",
         _("Settlement account"),
-        ("account_type", "account_number", "bank_code", "bank_branch", "account_holder"),
+        (
+            "account_type",
+            "account_number",
+            "bank_code",
+            "bank_branch",
+            "account_holder",
+            "account_class",
+        ),
     ),
     FixItem("order", _("Terminal and quantity"), ("product", "quantity")),
     FixItem(

@@ -39,6 +39,7 @@ def application_summary(application: Application) -> list[tuple[str, list[tuple[
         (_("Bank"), _bank_name(application.bank_code) or application.bank_name),
         (_("Branch"), application.bank_branch),
         (_("Account holder"), application.account_holder),
+        (_("Account class"), _account_class(application.account_class)),
     ]
     order_rows = [
         (_("Terminal"), application.product.display_name if application.product else ""),
@@ -58,6 +59,10 @@ def application_summary(application: Application) -> list[tuple[str, list[tuple[
 def _bank_name(code: str) -> str:
     bank = reference.bank_get(code) if code else None
     return bank.name if bank else ""
+
+
+def _account_class(account_class: int | None) -> str:
+    return {1: _("Type I"), 2: _("Type II"), 3: _("Type III")}.get(account_class, _("Not sure"))
 
 
 def _address(*parts: str) -> str:

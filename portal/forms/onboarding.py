@@ -299,6 +299,22 @@ class SettlementForm(StepForm):
         help_text=_("The branch where the account was opened, e.g. 上海分行徐汇支行."),
     )
     account_holder = forms.CharField(label=_("Account holder"), max_length=100)
+    account_class = forms.TypedChoiceField(
+        label=_("Account class"),
+        choices=[
+            ("", _("Not sure")),
+            (1, _("Type I (I类户)")),
+            (2, _("Type II (II类户)")),
+            (3, _("Type III (III类户)")),
+        ],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_(
+            "Cards opened at a bank counter are usually Type I. Electronic accounts opened in "
+            "a bank's app are Type II or III: they limit what they can receive per day."
+        ),
+    )
 
     def setup(self):
         allowed = {
@@ -323,14 +339,23 @@ class SettlementForm(StepForm):
         try:
             if account_type == AccountType.PERSONAL:
                 cleaned["account_number"], card = identity.settlement_card_validate(number)
-                self.warnings.extend(str(w) for w in identity.card_warnings(card))
+                self.warnings.extend(
+                    str(w)
+                    for w in identity.card_warnings(
+                        card, declared_class=cleaned.get("account_class")
+                    )
+                )
             else:
                 cleaned["account_number"] = identity.corporate_account_validate(number)
         except ValidationError as exc:
             self.add_error("account_number", exc)
             return cleaned
+        if account_type == AccountType.CORPORATE:
+            cleaned["account_class"] = None  # account tiers are for personal accounts
         if card:
             cleaned["bank_code"] = card.bank.code
+            if card.account_class:
+                cleaned["account_class"] = card.account_class
         elif not cleaned.get("bank_code"):
             self.add_error(
                 "bank_code",

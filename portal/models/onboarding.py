@@ -273,8 +273,13 @@ class Application(models.Model):
     bank_name = models.CharField(_("bank"), max_length=100, blank=True)
     bank_branch = models.CharField(_("branch"), max_length=100, blank=True)
     account_holder = models.CharField(_("account holder"), max_length=100, blank=True)
+    # PBoC account tier (1 = full account; 2 and 3 = e-accounts with daily limits): from the
+    # BIN table when it knows, else as the applicant declared; empty when unknown.
     account_class = models.PositiveSmallIntegerField(
-        _("account class"), null=True, blank=True, editable=False
+        _("account class"),
+        null=True,
+        blank=True,
+        choices=[(1, "I"), (2, "II"), (3, "III")],
     )
 
     # Order and delivery

@@ -139,8 +139,9 @@ def _derive(application: Application, *, changed: Iterable[str]) -> None:
         )
         if card:
             application.bank_code = card.bank.code
+        if card and card.account_class:  # the BIN table knows better than the applicant
             application.account_class = card.account_class
-        else:
+        elif application.account_type != Application.AccountType.PERSONAL:
             application.account_class = None
         bank = reference.bank_get(application.bank_code) if application.bank_code else None
         application.bank_name = bank.name_zh if bank else ""

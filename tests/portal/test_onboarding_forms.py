@@ -360,7 +360,16 @@ def test_a_personal_debit_card_in_the_applicants_name_is_accepted_with_its_bank(
         "bank_code": "ICBC",
         "bank_branch": "上海徐汇支行",
         "account_holder": "李小龙",
+        "account_class": None,
     }
+
+
+def test_a_declared_type_ii_account_is_warned_about_but_accepted():
+    form = settlement_form(account_class="2")
+
+    assert form.is_valid(), form.errors.as_data()
+    assert form.values()["account_class"] == 2
+    assert any("II" in warning and "退回" in warning for warning in form.warnings)
 
 
 def test_a_full_width_card_number_is_accepted_in_ascii():
@@ -477,6 +486,7 @@ def test_a_company_account_without_a_card_check_digit_is_accepted_with_bank_and_
         "bank_code": "ICBC",
         "bank_branch": "上海分行徐汇支行",
         "account_holder": "小龙便利店",
+        "account_class": None,
     }
     assert form.warnings == []
 
