@@ -99,3 +99,43 @@ def risk_flag_explanation(flag: RiskFlag) -> str:
             "mcc": details["mcc"],
         }
     return ""
+
+
+# Bookkeeping that changes with every submission; not what the applicant corrected.
+_NOT_CORRECTIONS = {
+    "id_number_hash",
+    "account_number_hash",
+    "status",
+    "submitted_at",
+    "submission_count",
+    "updated_at",
+    "reviewer",
+    "decided_at",
+}
+
+
+def application_corrections(application: Application) -> list[tuple[str, str, str]]:
+    """What the applicant changed between the last two submissions: (field, before, after).
+
+    Read from the history, which keeps masked numbers only, so a reviewer sees that a card
+    number changed (and its ends) without the numbers themselves.
+    """
+    submissions = list(
+        application.history.filter(status=Application.Status.SUBMITTED).order_by(
+            "-history_date", "-history_id"
+        )[:2]
+    )
+    if len(submissions) < 2:
+        return []
+    latest, previous = submissions
+    delta = latest.diff_against(previous, excluded_fields=_NOT_CORRECTIONS)
+    fields = {f.name: f for f in Application._meta.fields}
+    return [
+        (str(fields[change.field].verbose_name), _shown(change.old), _shown(change.new))
+        for change in delta.changes
+        if change.field in fields
+    ]
+
+
+def _shown(value) -> str:
+    return "—" if value in (None, "") else str(value)

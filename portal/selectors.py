@@ -79,3 +79,19 @@ def notification_list_for(*, user: User, limit: int = 50) -> list[Notification]:
 
 def notification_unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def application_duplicates(*, application: Application, limit: int = 20) -> list[Application]:
+    """Other applications with this one's ID number or settlement account (the reviewer's
+    list, the applicant's own earlier ones included)."""
+    same = Q(pk__in=[])
+    if application.id_number_hash:
+        same |= Q(id_number_hash=application.id_number_hash)
+    if application.account_number_hash:
+        same |= Q(account_number_hash=application.account_number_hash)
+    return list(
+        Application.objects.filter(same)
+        .exclude(pk=application.pk)
+        .only("pk", "number", "status")
+        .order_by("-pk")[:limit]
+    )

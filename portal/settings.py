@@ -294,6 +294,9 @@ if not DEBUG:
 
 MESSAGE_TAGS = {message_constants.ERROR: "danger"}
 
+# History is a record; reverting to an old version would skip the status rules and events.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -50,7 +50,7 @@ portal_patterns = [
     ),
     path("applications/<uuid:public_id>/fix/", views.application_fix, name="application-fix"),
     path("notifications/", views.notification_list, name="notification-list"),
-    path("notifications/<int:pk>/", views.notification_open, name="notification-open"),
+    path("notifications/<uuid:public_id>/", views.notification_open, name="notification-open"),
 ]
 
 api_v1_patterns = [

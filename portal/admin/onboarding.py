@@ -6,6 +6,7 @@ application is edited in a form here; every decision is a transition with an eve
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.forms import formset_factory
@@ -20,7 +21,6 @@ from portal import pii, presenters, reference, selectors, services
 from portal.identity import corporate_account_validate, resident_id_validate
 from portal.models import Application, ApplicationEvent, FeeSchedule, RiskFlag, TerminalProduct
 from portal.onboarding import FIX_ITEM_CHOICES
-from portal.services.onboarding import open_duplicates_q
 
 REVIEW_PERMISSION = "portal.review_application"
 
@@ -144,7 +144,8 @@ class ApplicationAdmin(SimpleHistoryAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(flags=Count("risk_flags"))
+        # distinct: the risk-flag filter joins the same table and would count each flag twice.
+        return super().get_queryset(request).annotate(flags=Count("risk_flags", distinct=True))
 
     @admin.display(description=_("province"), ordering="province")
     def province_name(self, obj):
@@ -167,10 +168,20 @@ class ApplicationAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Start reviewing the selected applications"))
-    def start_review(self, request, queryset):
-        if not request.user.has_perm(REVIEW_PERMISSION):
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # Reading an old version is fine; saving it back would move the application between
+        # statuses without the rules, the events or the merchant that go with them.
+        if request.method == "POST":
             raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def has_review_permission(self, request):
+        return request.user.has_perm(REVIEW_PERMISSION)
+
+    @admin.action(
+        description=_("Start reviewing the selected applications"), permissions=["review"]
+    )
+    def start_review(self, request, queryset):
         moved = services.applications_start_review(
             applications=queryset.filter(status=Application.Status.SUBMITTED),
             reviewer=request.user,
@@ -259,21 +270,19 @@ class ApplicationAdmin(SimpleHistoryAdmin):
         }
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        application = get_object_or_404(
-            Application.objects.select_related("applicant", "product", "merchant", "reviewer"),
-            pk=object_id,
-        )
+        application = self.get_object(request, unquote(object_id))
+        if application is None:  # unknown or malformed id: the admin's own "not found"
+            return super().change_view(request, object_id, form_url, extra_context)
         flags = list(application.risk_flags.all())
         extra_context = {
             **(extra_context or {}),
             "application": application,
             "summary": presenters.application_summary(application),
+            "corrections": presenters.application_corrections(application),
             "flags": [(flag, presenters.risk_flag_explanation(flag)) for flag in flags],
             "timeline": selectors.application_timeline(application=application),
             "open_requests": selectors.application_open_requests(application=application),
-            "duplicates": Application.objects.filter(open_duplicates_q(application))
-            .only("pk", "number", "status")
-            .order_by("-pk")[:20],
+            "duplicates": selectors.application_duplicates(application=application),
             "can_review": request.user.has_perm(REVIEW_PERMISSION),
             "approve_form": ApproveForm(),
             "reject_form": RejectForm(),

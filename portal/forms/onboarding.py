@@ -44,6 +44,11 @@ class StepForm(forms.Form):
     """A step of the application. ``values()`` gives what to store from the valid fields."""
 
     step: Step
+    # Fields that only make sense together: stored all at once or not at all, so that a draft
+    # never pairs, say, a corporate account type with the number of a personal card.
+    save_together: tuple[tuple[str, ...], ...] = ()
+    # Numbers shown masked, never in full, once stored: left empty, the stored one stays.
+    secret_fields: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -60,6 +65,7 @@ class StepForm(forms.Form):
         self.editable = editable
         self.warnings: list[str] = []
         self.setup()
+        self._mask_secrets()
         if editable is not None:
             for name, field in self.fields.items():
                 field.disabled = name not in editable
@@ -71,6 +77,24 @@ class StepForm(forms.Form):
     def setup(self) -> None:
         """Adjust fields to the application (choices, what is required)."""
 
+    def _mask_secrets(self) -> None:
+        for name in self.secret_fields:
+            stored = getattr(self.application, name)
+            if name not in self.fields or not stored:
+                continue
+            masked = getattr(self.application, f"{name}_masked")
+            field = self.fields[name]
+            field.required = False
+            field.widget.attrs["placeholder"] = masked
+            field.help_text = _(
+                "Saved as %(masked)s. Leave empty to keep it; type the whole number to change it."
+            ) % {"masked": masked}
+            self.initial[name] = ""
+
+    def stored_secret(self, name: str, value: str) -> str:
+        """What a secret field means: the typed number, or the stored one when left empty."""
+        return value or (getattr(self.application, name) or "")
+
     @classmethod
     def initial_from(cls, application: Application) -> dict:
         initial = {}
@@ -81,10 +105,20 @@ class StepForm(forms.Form):
 
     def values(self) -> dict:
         """Model values from the fields that passed validation (all of them when valid)."""
+        cleaned = getattr(self, "cleaned_data", None)
+        if cleaned is None:  # not bound, or not validated
+            return {}
+        failed = set(self.errors)
+        for group in self.save_together:
+            if failed & set(group):
+                failed |= set(group)
         return {
-            name: self.cleaned_data[name]
+            name: cleaned[name]
             for name in self.step.fields
-            if name in self.cleaned_data and not self.fields[name].disabled
+            if name in cleaned
+            and name in self.fields
+            and name not in failed
+            and not self.fields[name].disabled
         }
 
     def _region_fields(self, prefix: str) -> None:
@@ -132,6 +166,8 @@ class RegionChoiceField(forms.ChoiceField):
 
 class IdentityForm(StepForm):
     step = STEPS_BY_SLUG["identity"]
+    save_together = (("id_valid_from", "id_valid_until", "id_long_term"),)
+    secret_fields = ("id_number",)
 
     applicant_type = forms.ChoiceField(
         label=_("Who is applying?"),
@@ -167,6 +203,7 @@ class IdentityForm(StepForm):
     )
     contact_email = forms.EmailField(
         label=_("E-mail"),
+        max_length=254,
         required=False,
         help_text=_("Optional; we send progress updates there."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
@@ -176,9 +213,10 @@ class IdentityForm(StepForm):
         return " ".join(self.cleaned_data["legal_name"].split())
 
     def clean_id_number(self):
-        resident_id = identity.resident_id_validate(
-            self.cleaned_data["id_number"], today=self.today
-        )
+        number = self.stored_secret("id_number", self.cleaned_data["id_number"])
+        if not number:
+            raise ValidationError(self.fields["id_number"].error_messages["required"], "required")
+        resident_id = identity.resident_id_validate(number, today=self.today)
         identity.applicant_age_check(resident_id, today=self.today)
         return resident_id.number
 
@@ -217,6 +255,7 @@ class IdentityForm(StepForm):
 
 class BusinessForm(StepForm):
     step = STEPS_BY_SLUG["business"]
+    save_together = (("province", "city", "district"),)
 
     business_name = forms.CharField(
         label=_("Business name"),
@@ -276,6 +315,8 @@ class BusinessForm(StepForm):
 
 class SettlementForm(StepForm):
     step = STEPS_BY_SLUG["settlement"]
+    save_together = (STEPS_BY_SLUG["settlement"].fields,)
+    secret_fields = ("account_number",)
 
     account_type = forms.ChoiceField(
         label=_("Where should payouts go?"), choices=AccountType.choices, widget=forms.RadioSelect
@@ -332,6 +373,17 @@ class SettlementForm(StepForm):
 
     def clean(self):
         cleaned = super().clean()
+        if "account_number" in cleaned:
+            cleaned["account_number"] = self.stored_secret(
+                "account_number", cleaned["account_number"]
+            )
+            if not cleaned["account_number"]:
+                self.add_error(
+                    "account_number",
+                    ValidationError(
+                        self.fields["account_number"].error_messages["required"], "required"
+                    ),
+                )
         account_type, number = cleaned.get("account_type"), cleaned.get("account_number")
         if not (account_type and number):
             return cleaned
@@ -399,6 +451,7 @@ class SettlementForm(StepForm):
 
 class OrderForm(StepForm):
     step = STEPS_BY_SLUG["order"]
+    save_together = (("product", "quantity"), ("ship_province", "ship_city", "ship_district"))
 
     product = forms.ModelChoiceField(
         label=_("Terminal"),
@@ -444,6 +497,15 @@ class OrderForm(StepForm):
             )
         if cleaned.get("ship_to_business"):
             app = self.application
+            if not (app.province and app.city and app.district and app.street):
+                self.add_error(
+                    "ship_to_business",
+                    ValidationError(
+                        _("Fill in the business address first (step 2), or enter an address."),
+                        code="no_business_address",
+                    ),
+                )
+                return cleaned
             cleaned.update(
                 ship_name=app.legal_name,
                 ship_mobile=app.contact_mobile,

@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +14,10 @@ class Notification(models.Model):
     shown (portal/notifications.py), so a notification reads right in Chinese and in English.
     """
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    # Where the e-mail goes: the address given on the application, else the account's.
+    email = models.EmailField(blank=True)
     kind = models.CharField(max_length=50)
     params = models.JSONField(default=dict, blank=True)
     url = models.CharField(max_length=200, blank=True)

@@ -324,7 +324,9 @@ class Application(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    history = HistoricalRecords()
+    # The full numbers stay out of the history: it keeps their masked forms and blind
+    # indexes, which show that (and when) a number changed without another copy of it.
+    history = HistoricalRecords(excluded_fields=["id_number", "account_number"])
 
     class Meta:
         verbose_name = _("application")

@@ -21,6 +21,7 @@ from portal.services.notifications import (
 from portal.services.onboarding import (
     ApplicationStateError,
     application_approve,
+    application_editable_fields,
     application_reject,
     application_request_info,
     application_risk_flags_compute,
@@ -38,6 +39,7 @@ __all__ = [
     "api_token_regenerate",
     "api_token_revoke",
     "application_approve",
+    "application_editable_fields",
     "application_reject",
     "application_request_info",
     "application_risk_flags_compute",

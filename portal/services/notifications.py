@@ -11,15 +11,18 @@ from portal.models import Notification, User
 logger = logging.getLogger(__name__)
 
 
-def notify(*, user: User, kind: str, params: dict, url: str = "") -> Notification:
-    """Tell a customer something: an in-app notification now, an e-mail after commit.
+def notify(*, user: User, kind: str, params: dict, url: str = "", email: str = "") -> Notification:
+    """Tell a customer something: an in-app notification now, an e-mail after commit to
+    ``email`` (the address they gave for this matter) or else their account's.
 
     Call inside the transaction that made the change, so a rolled-back change tells nobody.
     """
     if kind not in notifications.TEXTS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    notification = Notification.objects.create(user=user, kind=kind, params=params, url=url)
-    if user.email:
+    notification = Notification.objects.create(
+        user=user, kind=kind, params=params, url=url, email=email or user.email
+    )
+    if notification.email:
         from portal.tasks import notification_email_task
 
         notification_email_task.delay_on_commit(notification.pk)
@@ -46,7 +49,7 @@ def notification_email(*, notification_id: int, site_url: str) -> bool:
             message = EmailMultiAlternatives(
                 subject=str(text.title),
                 body=render_to_string("portal/emails/notification.txt", context),
-                to=[user.email],
+                to=[notification.email],
             )
             message.attach_alternative(
                 render_to_string("portal/emails/notification.html", context), "text/html"

@@ -11,7 +11,6 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +25,7 @@ from portal.models import (
     TerminalProduct,
     User,
 )
-from portal.onboarding import FIX_ITEMS_BY_KEY, editable_fields
+from portal.onboarding import FIX_ITEMS_BY_KEY, STEPS, editable_fields
 from portal.services.merchants import merchant_create
 from portal.services.notifications import notify
 
@@ -97,7 +96,9 @@ def application_save_fields(
         if locked.status == Status.DRAFT:
             allowed = None
         elif locked.status == Status.NEEDS_INFO:
-            allowed = set(editable or ()) & _requested_fields(locked)
+            allowed = application_editable_fields(application=locked)
+            if editable is not None:
+                allowed &= set(editable)
         else:
             raise ApplicationStateError(
                 _("This application was submitted and can no longer be edited."),
@@ -147,9 +148,20 @@ def _derive(application: Application, *, changed: Iterable[str]) -> None:
         application.bank_name = bank.name_zh if bank else ""
 
 
-def _requested_fields(application: Application) -> set[str]:
+def application_editable_fields(*, application: Application, today: date | None = None) -> set[str]:
+    """What the applicant may change while information is requested: the requested items,
+    what depends on them, and anything that has stopped being valid since it was submitted
+    (an ID card that expired meanwhile) — otherwise the application could never go back."""
+    from portal.forms.onboarding import stored_step_form
+
     keys = application.info_requests.filter(resolved_at__isnull=True).values_list("item", flat=True)
-    return editable_fields(keys)
+    fields = editable_fields(keys)
+    today = today or timezone.localdate()
+    for step in STEPS:
+        form = stored_step_form(application, step, today=today)
+        if not form.is_valid():
+            fields |= {name for name in form.errors if name in step.fields}
+    return fields
 
 
 def _transition(
@@ -238,6 +250,7 @@ def application_submit(
         application_risk_flags_compute(application=locked, today=today)
         notify(
             user=locked.applicant,
+            email=locked.contact_email,
             kind="application_submitted",
             params={"number": locked.number},
             url=_application_url(locked),
@@ -253,6 +266,7 @@ def application_start_review(*, application: Application, reviewer: User) -> App
         _transition(locked, Status.IN_REVIEW, actor=reviewer, reviewer=reviewer)
         notify(
             user=locked.applicant,
+            email=locked.contact_email,
             kind="application_in_review",
             params={"number": locked.number},
             url=_application_url(locked),
@@ -274,6 +288,11 @@ def application_request_info(
             raise ValidationError(_("Give a reason for every item."), code="no_reason")
     with transaction.atomic():
         locked = _locked(application)
+        if any(key == "licence_number" for key, _reason in items) and not locked.is_licensed:
+            raise ValidationError(
+                _("This applicant has no business licence: ask for the applicant type instead."),
+                code="item_not_applicable",
+            )
         event = _transition(locked, Status.NEEDS_INFO, actor=reviewer, note=note)
         InfoRequestItem.objects.bulk_create(
             InfoRequestItem(application=locked, event=event, item=key, reason=reason.strip())
@@ -281,6 +300,7 @@ def application_request_info(
         )
         notify(
             user=locked.applicant,
+            email=locked.contact_email,
             kind="application_needs_info",
             params={"number": locked.number, "count": len(items)},
             url=_application_url(locked),
@@ -312,6 +332,7 @@ def application_approve(*, application: Application, reviewer: User, note: str =
         )
         notify(
             user=locked.applicant,
+            email=locked.contact_email,
             kind="application_approved",
             params={"number": locked.number, "mid": merchant.mid},
             url=reverse("portal:merchant-home"),
@@ -340,6 +361,7 @@ def application_reject(
         )
         notify(
             user=locked.applicant,
+            email=locked.contact_email,
             kind="application_rejected",
             params={"number": locked.number, "reason": reason, "note": note.strip()},
             url=_application_url(locked),
@@ -356,7 +378,10 @@ def application_risk_flags_compute(*, application: Application, today: date) -> 
     def flag(code: str, **details):
         flags.append(RiskFlag(application=application, code=code, details=details))
 
-    others = Application.objects.exclude(pk=application.pk).exclude(status=Status.DRAFT)
+    # Other people's applications: one's own earlier, rejected application is not a duplicate.
+    others = Application.objects.exclude(applicant=application.applicant_id).exclude(
+        status=Status.DRAFT
+    )
     if application.id_number_hash:
         same_id = list(
             others.filter(id_number_hash=application.id_number_hash).values_list(
@@ -419,13 +444,3 @@ def applications_start_review(*, applications: Iterable[Application], reviewer: 
             continue
         moved += 1
     return moved
-
-
-def open_duplicates_q(application: Application) -> Q:
-    """Applications sharing this one's ID number or settlement account (for the admin)."""
-    q = Q(pk__in=[])
-    if application.id_number_hash:
-        q |= Q(id_number_hash=application.id_number_hash)
-    if application.account_number_hash:
-        q |= Q(account_number_hash=application.account_number_hash)
-    return q & ~Q(pk=application.pk)

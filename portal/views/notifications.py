@@ -12,20 +12,18 @@ from portal.models import Notification
 @require_GET
 @customer_required
 def notification_list(request):
-    items = [
-        {"notification": n, "text": notifications.render(n)}
-        for n in selectors.notification_list_for(user=request.user)
-    ]
+    shown = selectors.notification_list_for(user=request.user)
+    items = [{"notification": n, "text": notifications.render(n)} for n in shown]
     response = render(request, "portal/notifications.html", {"notifications": items})
-    # Seen now: the list showed them (unread ones highlighted in this rendering).
-    services.notifications_mark_read(user=request.user)
+    # Seen now: exactly those the list showed (unread ones highlighted in this rendering).
+    services.notifications_mark_read(user=request.user, ids=[n.pk for n in shown])
     return response
 
 
 @require_GET
 @customer_required
-def notification_open(request, pk):
-    notification = get_object_or_404(Notification, pk=pk, user=request.user)
+def notification_open(request, public_id):
+    notification = get_object_or_404(Notification, public_id=public_id, user=request.user)
     services.notifications_mark_read(user=request.user, ids=[notification.pk])
     if notification.url and url_has_allowed_host_and_scheme(
         notification.url, allowed_hosts={request.get_host()}

@@ -6,13 +6,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import presenters, reference, selectors, services
 from portal.decorators import customer_required
 from portal.forms.onboarding import STEP_FORMS, application_incomplete_steps, stored_step_form
 from portal.models import Application, TerminalProduct
-from portal.onboarding import STEPS, STEPS_BY_SLUG, editable_fields
+from portal.onboarding import STEPS, STEPS_BY_SLUG
 
 Status = Application.Status
 
@@ -82,7 +83,17 @@ def _step_states(application: Application) -> list[dict]:
     return [{"step": step, "done": step.slug not in incomplete} for step in STEPS]
 
 
+# Full ID and card numbers never go into error reports.
+SECRET_POST_FIELDS = (
+    "id_number",
+    "account_number",
+    "identity-id_number",
+    "settlement-account_number",
+)
+
+
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters(*SECRET_POST_FIELDS)
 @customer_required
 @never_cache
 def application_step(request, public_id, step):
@@ -95,7 +106,8 @@ def application_step(request, public_id, step):
     step_def = STEPS_BY_SLUG[step]
     form_class = STEP_FORMS[step]
     today = timezone.localdate()
-    form = form_class(request.POST or None, application=application, today=today)
+    data = request.POST if request.method == "POST" else None
+    form = form_class(data, application=application, today=today)
     if request.method == "POST":
         valid = form.is_valid()
         values = form.values()
@@ -180,6 +192,7 @@ def application_review(request, public_id):
 
 
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters(*SECRET_POST_FIELDS)
 @customer_required
 @never_cache
 def application_fix(request, public_id):
@@ -187,54 +200,45 @@ def application_fix(request, public_id):
     if application.status != Status.NEEDS_INFO:
         return redirect(application_next_url(application))
     requests = selectors.application_open_requests(application=application)
-    editable = editable_fields(r.item for r in requests)
     today = timezone.localdate()
-    step_forms = [
-        STEP_FORMS[step.slug](
-            request.POST or None,
-            application=application,
-            today=today,
-            editable=editable,
-            prefix=step.slug,
+    editable = services.application_editable_fields(application=application, today=today)
+    data = request.POST if request.method == "POST" else None
+    step_forms, all_valid = [], True
+    for step in STEPS:
+        if not editable & set(step.fields):
+            continue
+        # Built in step order, each after the corrections before it are applied (in memory
+        # only): a new applicant type changes what the business and account steps ask for.
+        form = STEP_FORMS[step.slug](
+            data, application=application, today=today, editable=editable, prefix=step.slug
         )
-        for step in STEPS
-        if editable & set(step.fields)
-    ]
-    if request.method == "POST":
-        all_valid = True
-        for form in step_forms:  # in step order, each seeing the corrections before it
+        step_forms.append(form)
+        if data is not None:
             all_valid = form.is_valid() and all_valid
             for name, value in form.values().items():
-                # In memory only: a later step checks against it (a card holder against a
-                # corrected legal name); the service saves it below.
                 setattr(application, name, value)
+    if data is not None:
         values = {name: value for form in step_forms for name, value in form.values().items()}
         try:
             if values:
-                services.application_save_fields(
-                    application=application, values=values, editable=editable
-                )
-        except ValidationError as exc:  # the application changed under us (e.g. withdrawn)
-            messages.error(request, " ".join(exc.messages))
-            return redirect(application_next_url(application))
-        for form in step_forms:
-            for warning in form.warnings:
-                messages.warning(request, warning)
-        if all_valid:
-            try:
+                services.application_save_fields(application=application, values=values)
+            if all_valid:
                 services.application_submit(
                     application=application, actor=request.user, today=today
                 )
-            except ValidationError as exc:
-                messages.error(request, " ".join(exc.messages))
-            else:
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if all_valid:
                 messages.success(request, _("Thank you. Your corrections were sent for review."))
                 return redirect("portal:application-detail", application.public_id)
-        else:
             messages.error(
                 request,
                 _("Some entries need correcting (marked below). Everything else has been saved."),
             )
+        for form in step_forms:
+            for warning in form.warnings:
+                messages.warning(request, warning)
     context = {
         "application": application,
         "requests": requests,

@@ -24,6 +24,10 @@ def open_menu(page):
 def log_out(page):
     open_menu(page)
     page.get_by_role("button", name=re.compile("退出登录|Log out")).click()
+    # Wait for the logout to land on the home page before going anywhere else: a page
+    # opened meanwhile would still see the session.
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("link", name=re.compile("^(登录|Log in)$")).first).to_be_attached()
 
 
 def test_sign_up_log_in_and_see_the_merchant_area_in_chinese_and_english(page, screenshot):

@@ -2,6 +2,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
+from portal import services
 from portal.models import Application, ApplicationEvent, InfoRequestItem, Merchant, TerminalProduct
 from tests import factories
 from tests import onboarding as data
@@ -216,15 +217,21 @@ def test_the_application_changelist_keeps_a_constant_number_of_queries(
     assert response.status_code == 200
 
 
-def test_history_of_an_application_is_visible(reviewer_client, reviewer):
+def test_history_is_visible_without_the_full_numbers(client, reviewer):
     application = data.in_review(reviewer)
+    client.force_login(factories.StaffFactory(group="support"))
 
-    response = reviewer_client.get(
-        reverse("admin:portal_application_history", args=[application.pk])
+    listing = client.get(reverse("admin:portal_application_history", args=[application.pk]))
+    oldest = application.history.order_by("history_id").first()
+    version = client.get(
+        reverse("admin:portal_application_simple_history", args=[application.pk, oldest.pk])
     )
 
-    assert response.status_code == 200
-    assert application.history.count() >= 3
+    assert listing.status_code == 200
+    assert application.number in listing.content.decode()
+    for page in (listing, version):
+        assert data.resident_id() not in page.content.decode()
+        assert data.debit_card() not in page.content.decode()
 
 
 def test_finance_keeps_the_catalogue_and_reviewers_do_not(client, reviewer):
@@ -254,3 +261,21 @@ def test_finance_keeps_the_catalogue_and_reviewers_do_not(client, reviewer):
     assert refused.status_code == 403
     assert accepted.status_code == 302
     assert TerminalProduct.objects.get(pk=product.pk).name == "新名字"
+
+
+def test_the_reviewer_sees_what_a_correction_changed(reviewer_client, reviewer):
+    application = data.in_review(reviewer)
+    services.application_request_info(
+        application=application, reviewer=reviewer, items=[("business_name", "与招牌不一致")]
+    )
+    services.application_save_fields(application=application, values={"business_name": "小龙超市"})
+    services.application_submit(
+        application=application, actor=application.applicant, today=data.TODAY
+    )
+
+    response = reviewer_client.get(
+        reverse("admin:portal_application_change", args=[application.pk])
+    )
+
+    assert response.context["corrections"] == [("经营名称", "小龙便利店", "小龙超市")]
+    assert 'data-testid="corrections"' in response.content.decode()

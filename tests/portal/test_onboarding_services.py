@@ -493,7 +493,7 @@ def test_submitting_queues_one_email_after_commit_when_the_applicant_has_an_addr
 def test_submitting_queues_no_email_when_the_applicant_has_no_address(
     django_capture_on_commit_callbacks,
 ):
-    application = data.draft(factories.CustomerFactory(email=""))
+    application = data.draft(factories.CustomerFactory(email=""), contact_email="")
 
     with django_capture_on_commit_callbacks() as callbacks:
         services.application_submit(
@@ -504,6 +504,39 @@ def test_submitting_queues_no_email_when_the_applicant_has_no_address(
     assert Notification.objects.filter(
         user=application.applicant, kind="application_submitted"
     ).exists()
+
+
+def test_e_mails_about_an_application_go_to_the_address_given_on_it():
+    application = data.draft(factories.CustomerFactory(email=""), contact_email="li@example.cn")
+
+    services.application_submit(
+        application=application, actor=application.applicant, today=data.TODAY
+    )
+    notification = Notification.objects.get(user=application.applicant)
+    sent = services.notification_email(
+        notification_id=notification.pk, site_url="https://portal.example.cn"
+    )
+
+    assert sent is True
+    assert [message.to for message in mail.outbox] == [["li@example.cn"]]
+    assert f"https://portal.example.cn/applications/{application.public_id}/" in (
+        mail.outbox[0].body
+    )
+
+
+def test_the_plain_text_e_mail_is_not_html_escaped():
+    application = data.draft(business_name="O'Brien & <Co>", contact_email="li@example.cn")
+    services.application_submit(
+        application=application, actor=application.applicant, today=data.TODAY
+    )
+    notification = Notification.objects.get(user=application.applicant)
+    notification.kind = "application_rejected"
+    notification.params = {"number": "AP1", "reason": "other", "note": "O'Brien & <Co>"}
+    notification.save()
+
+    services.notification_email(notification_id=notification.pk, site_url="")
+
+    assert "O'Brien & <Co>" in mail.outbox[0].body
 
 
 # --- request for information and resubmission ------------------------------------------------
@@ -729,7 +762,7 @@ def test_a_rejection_for_another_reason_keeps_its_explanation(staff_user):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_reviewers_approving_at_once_make_one_merchant(postgres):
+def test_two_reviewers_approving_at_once_make_one_merchant():
     reviewers = factories.StaffFactory.create_batch(2)
     application = data.in_review(reviewers[0])
 

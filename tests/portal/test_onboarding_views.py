@@ -146,7 +146,11 @@ def test_a_draft_survives_a_failed_step_and_a_logout(client, customer, applicati
 
     assert client.session[SESSION_KEY] == str(customer.pk)
     assert page.context["form"].initial["legal_name"] == "李小龙"
-    assert page.context["form"].initial["id_number"] == data.resident_id()
+    application.refresh_from_db()
+    assert application.id_number == data.resident_id()
+    body = page.content.decode()
+    assert application.id_number_masked in body  # shown masked, as the placeholder
+    assert data.resident_id() not in body
 
 
 def test_save_and_finish_later_leaves_even_an_incomplete_step(customer_client, application):
@@ -350,7 +354,9 @@ def test_opening_a_notification_goes_to_its_page(customer_client, customer):
     application = data.submitted(customer)
     notification = Notification.objects.get(user=customer)
 
-    response = customer_client.get(reverse("portal:notification-open", args=[notification.pk]))
+    response = customer_client.get(
+        reverse("portal:notification-open", args=[notification.public_id])
+    )
 
     assert response.url == reverse("portal:application-detail", args=[application.public_id])
     notification.refresh_from_db()
@@ -362,7 +368,7 @@ def test_another_users_notification_is_a_404(client, customer):
     notification = Notification.objects.get(user=customer)
     client.force_login(factories.CustomerFactory())
 
-    response = client.get(reverse("portal:notification-open", args=[notification.pk]))
+    response = client.get(reverse("portal:notification-open", args=[notification.public_id]))
 
     assert response.status_code == 404
     notification.refresh_from_db()

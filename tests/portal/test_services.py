@@ -42,7 +42,7 @@ def test_sign_up_refuses_an_email_taken_in_another_case():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_sign_ups_with_one_mobile_create_one_account(postgres):
+def test_concurrent_sign_ups_with_one_mobile_create_one_account():
     outcomes = run_at_once(
         lambda _: services.user_sign_up(login="13900002222", password="a-strong-pass-1"),
         [1, 2],
@@ -88,7 +88,7 @@ def test_a_full_region_and_category_refuses_clearly_and_creates_nothing(customer
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_approvals_in_one_region_get_different_mids(postgres):
+def test_concurrent_approvals_in_one_region_get_different_mids():
     users = factories.CustomerFactory.create_batch(4)
 
     merchants = run_at_once(

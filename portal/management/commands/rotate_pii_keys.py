@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Re-encrypt every encrypted value under the first key of PII_ENCRYPTION_KEYS, and "
         "recompute the blind indexes under PII_HASH_KEY. Run it after putting a new key "
-        "first; when it has finished, the old key can be removed. Safe to run again."
+        "first; when it has finished, the old key can be removed. Safe to run again. (The "
+        "history tables keep no full numbers, only masks and the blind indexes of their day.)"
     )
 
     def handle(self, *args, **options):
