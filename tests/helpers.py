@@ -86,3 +86,24 @@ def run_at_once(function, arguments: list) -> list:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+def queries_for(request) -> int:
+    """How many SQL queries ``request()`` makes."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        request()
+    return len(captured)
+
+
+def assert_constant_queries(request, grow, *, times: int = 3) -> int:
+    """Fail if ``request()`` makes more queries after ``grow()`` adds data: an N+1 shows as a
+    difference between two sizes, which a fixed ceiling at one size can miss."""
+    request()  # warm caches (sessions, content types) so both counts see the same state
+    before = queries_for(request)
+    for _ in range(times):
+        grow()
+    after = queries_for(request)
+    assert after == before, f"{before} queries before, {after} after adding data"
+    return after
