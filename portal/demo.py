@@ -4,15 +4,19 @@ built through the same services the portal uses, so the demo shows what real use
 Every function is idempotent: what exists is left as it is.
 """
 
+import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image, ImageDraw
 from stdnum import luhn
 from stdnum.cn import ric
 
-from portal import services
+from portal import services, uploads
 from portal.models import Application, ApplicationEvent, FeeSchedule, TerminalProduct, User
+from portal.models.documents import required_slots
 
 FEE_SCHEDULES = [
     {
@@ -210,6 +214,31 @@ def demo_values(person: DemoApplicant, index: int, product: TerminalProduct) -> 
     }
 
 
+def demo_photo(slot: str) -> uploads.CleanDocument:
+    """A stand-in photo for a document slot (a card-shaped drawing marked DEMO), passed
+    through the same checks as a real upload."""
+    image = Image.new("RGB", (856, 540), (232, 240, 254))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((20, 20, 836, 520), radius=28, outline=(13, 110, 253), width=6)
+    draw.rectangle((60, 80, 260, 320), fill=(200, 214, 240))
+    draw.text((300, 90), f"DEMO · {slot}", fill=(33, 37, 41))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    upload = SimpleUploadedFile(f"{slot}.png", buffer.getvalue(), content_type="image/png")
+    return uploads.document_clean(upload)
+
+
+def upload_required_documents(application: Application, actor: User) -> None:
+    """Upload a stand-in for every required document the application does not have yet."""
+    present = services.documents_current(application)
+    for slot in required_slots(application):
+        if slot in present:
+            continue
+        services.document_upload(
+            application=application, slot=slot, document=demo_photo(slot), actor=actor
+        )
+
+
 def seed_application(
     *, user: User, values: dict, status: str, reviewer: User, today: date
 ) -> Application:
@@ -217,6 +246,7 @@ def seed_application(
     application, _created = services.application_start(applicant=user)
     if application.status == Application.Status.DRAFT:
         services.application_save_fields(application=application, values=values)
+        upload_required_documents(application, user)
     Status = Application.Status
     if status == Status.DRAFT:
         return application

@@ -50,6 +50,47 @@ TEXTS = {
             "applies; call customer service if you have questions."
         ),
     ),
+    "contract_ready": Text(
+        _("Your contract %(number)s is ready to sign"),
+        _(
+            "Read it and sign it online within %(days)s days. You will need your legal name, a "
+            "finger or mouse to draw your signature, and a one-time code we send you."
+        ),
+    ),
+    "contract_reminder": Text(
+        _("Contract %(number)s is still waiting for your signature"),
+        _("Please sign it before %(date)s; after that it expires and we must prepare a new one."),
+    ),
+    "contract_signed": Text(
+        _("Contract %(number)s signed"),
+        _(
+            "Thank you. The signed contract with its signing certificate is in the portal. "
+            "Next, we ship your terminal."
+        ),
+    ),
+    "contract_expired": Text(
+        _("Contract %(number)s expired unsigned"),
+        _("Ask for a new contract in the merchant area when you are ready to sign."),
+    ),
+    "terminal_shipped": Text(
+        _("Terminal %(tid)s is on its way"),
+        _("Shipped with %(carrier)s, tracking number %(tracking)s."),
+    ),
+    "terminal_delivered": Text(
+        _("Terminal %(tid)s delivered"),
+        _("Activate it in the portal with the code on the label inside the box."),
+    ),
+    "terminal_undeliverable": Text(
+        _("Terminal %(tid)s could not be delivered"),
+        _(
+            "The carrier %(carrier)s could not deliver it (tracking number %(tracking)s). We "
+            "will call you to arrange a new delivery."
+        ),
+    ),
+    "terminal_activated": Text(
+        _("Terminal %(tid)s activated"),
+        _("You can take payments with it now."),
+    ),
 }
 
 

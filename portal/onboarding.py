@@ -77,15 +77,30 @@ STEPS_BY_SLUG = {step.slug: step for step in STEPS}
 
 @dataclass(frozen=True)
 class FixItem:
-    """Something a reviewer can ask to have corrected, and the fields that correct it."""
+    """Something a reviewer can ask to have corrected: fields to edit, or a document to
+    upload again (``document`` is its slot)."""
 
     key: str
     label: Promise
     fields: tuple[str, ...]
+    document: str = ""
 
     @property
-    def step(self) -> Step:
+    def step(self) -> Step | None:
+        if not self.fields:
+            return None
         return next(step for step in STEPS if self.fields[0] in step.fields)
+
+
+DOCUMENT_ITEM_PREFIX = "document:"
+DOCUMENT_LABELS = {
+    "id_front": _("ID card, photo side"),
+    "id_back": _("ID card, national emblem side"),
+    "bank_card": _("Settlement bank card, front"),
+    "business_licence": _("Business licence"),
+    "storefront": _("Shop front"),
+    "holding_id": _("You holding your ID card"),
+}
 
 
 FIX_ITEMS = (
@@ -125,6 +140,13 @@ FIX_ITEMS = (
             "ship_district",
             "ship_street",
         ),
+    ),
+)
+FIX_ITEMS = (
+    *FIX_ITEMS,
+    *(
+        FixItem(f"{DOCUMENT_ITEM_PREFIX}{slot}", label, (), document=slot)
+        for slot, label in DOCUMENT_LABELS.items()
     ),
 )
 FIX_ITEMS_BY_KEY = {item.key: item for item in FIX_ITEMS}

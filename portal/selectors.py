@@ -95,3 +95,20 @@ def application_duplicates(*, application: Application, limit: int = 20) -> list
         .only("pk", "number", "status")
         .order_by("-pk")[:limit]
     )
+
+
+def terminal_list_for(*, user: User) -> list:
+    from portal.models import Terminal
+
+    return list(
+        Terminal.objects.filter(merchant__user=user)
+        .select_related("product")
+        .prefetch_related("events")
+        .order_by("-created_at")
+    )
+
+
+def contract_list_for(*, user: User) -> list:
+    from portal.models import Contract
+
+    return list(Contract.objects.filter(merchant__user=user).order_by("-created_at"))

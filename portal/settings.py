@@ -242,9 +242,17 @@ if DEBUG:
     WHITENOISE_USE_FINDERS = True
 # Uploaded files are private: there is deliberately no MEDIA_URL route; views serve them.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Documents, contracts and signatures: a storage of their own (an S3-compatible bucket can
+# replace it by changing STORAGES["private"]), only ever served through permission checks.
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Django refuses a request body above this; a 10 MB photo plus the form fits.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "portal.storage.PrivateFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -302,6 +310,12 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # The portal's address in e-mails (links to an application, a reset page).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+ACQUIRER_NAME = env.str("ACQUIRER_NAME", default="示范收单机构 Demo Acquirer")
+CONTRACT_SIGNING_DAYS = env.int("CONTRACT_SIGNING_DAYS", default=14)
+CONTRACT_REMINDER_DAYS = env.int("CONTRACT_REMINDER_DAYS", default=3)
+# A callable (mobile, text) that sends an SMS; the default writes it to the log.
+OTP_SMS_SENDER = env.str("OTP_SMS_SENDER", default="portal.otp.log_sms")
 
 SUPPORT_PHONE = env.str("SUPPORT_PHONE", default="400-800-0000")
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@pos-portal.local")
@@ -410,6 +424,10 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "portal.heartbeat_task",
         "schedule": timedelta(seconds=HEARTBEAT_INTERVAL_SECONDS),
+    },
+    "contracts-remind-and-expire": {
+        "task": "portal.contracts_remind_and_expire_task",
+        "schedule": timedelta(hours=6),
     },
     "purge-login-logs": {
         "task": "portal.login_logs_purge_task",

@@ -16,6 +16,9 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.review_application",
         "portal.view_feeschedule",
         "portal.view_terminalproduct",
+        "portal.view_applicationdocument",
+        "portal.view_contract",
+        "portal.view_contracttemplate",
     ],
     # Answers merchants: reads accounts, merchants and applications.
     "support": [
@@ -23,6 +26,8 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.view_merchant",
         "portal.view_application",
         "portal.view_terminalproduct",
+        "portal.view_contract",
+        "portal.view_terminal",
     ],
     # Suspends and reinstates merchants; reads applications for investigations.
     "risk": [
@@ -30,6 +35,10 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.view_merchant",
         "portal.change_merchant",
         "portal.view_application",
+        "portal.view_applicationdocument",
+        "portal.view_contract",
+        "portal.view_terminal",
+        "portal.export_merchant_file",
     ],
     # Keeps the catalogue and its prices, watches payouts, ships terminals.
     "finance": [
@@ -41,6 +50,14 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.view_terminalproduct",
         "portal.add_terminalproduct",
         "portal.change_terminalproduct",
+        "portal.view_contract",
+        "portal.countersign_contract",
+        "portal.view_contracttemplate",
+        "portal.add_contracttemplate",
+        "portal.change_contracttemplate",
+        "portal.view_terminal",
+        "portal.add_terminal",
+        "portal.change_terminal",
     ],
 }
 

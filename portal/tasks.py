@@ -4,7 +4,12 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from portal.celery import RetryableError, app
-from portal.services import heartbeat_record, login_logs_purge, notification_email
+from portal.services import (
+    contracts_remind_and_expire,
+    heartbeat_record,
+    login_logs_purge,
+    notification_email,
+)
 
 
 @app.task(name="portal.heartbeat_task")
@@ -27,6 +32,13 @@ def notification_email_task(notification_id: int) -> None:
         notification_email(notification_id=notification_id, site_url=settings.SITE_URL)
     except (smtplib.SMTPException, OSError) as exc:
         raise RetryableError(str(exc)) from exc
+
+
+@app.task(name="portal.contracts_remind_and_expire_task")
+def contracts_remind_and_expire_task() -> tuple[int, int]:
+    """Remind merchants of unsigned contracts and expire overdue ones (from beat). Safe to
+    repeat: each contract is reminded and expired once."""
+    return contracts_remind_and_expire()
 
 
 @worker_ready.connect

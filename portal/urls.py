@@ -49,6 +49,27 @@ portal_patterns = [
         name="application-review",
     ),
     path("applications/<uuid:public_id>/fix/", views.application_fix, name="application-fix"),
+    path(
+        "applications/<uuid:public_id>/documents/",
+        views.application_documents,
+        name="application-documents",
+    ),
+    path("documents/<uuid:public_id>/", views.document_file, name="document-file"),
+    path("merchant/contracts/<uuid:public_id>/", views.contract_detail, name="contract-detail"),
+    path(
+        "merchant/contracts/<uuid:public_id>/code/",
+        views.contract_send_code,
+        name="contract-code",
+    ),
+    path("merchant/contracts/<uuid:public_id>/pdf/", views.contract_file, name="contract-file"),
+    path("merchant/contracts/renew/", views.contract_renew, name="contract-renew"),
+    path("contracts/verify/", views.contract_verify, name="contract-verify"),
+    path("merchant/terminals/", views.terminal_list, name="terminal-list"),
+    path(
+        "merchant/terminals/<uuid:public_id>/activate/",
+        views.terminal_activate,
+        name="terminal-activate",
+    ),
     path("notifications/", views.notification_list, name="notification-list"),
     path("notifications/<uuid:public_id>/", views.notification_open, name="notification-open"),
 ]

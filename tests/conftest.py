@@ -68,6 +68,13 @@ def isolated_task_queue():
 
 
 @pytest.fixture(autouse=True)
+def private_files(settings, tmp_path):
+    # Documents and contracts a test stores go to its own folder, not var/private.
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    return settings.PRIVATE_MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
 def isolated_cache(settings):
     # A fresh key prefix per test: throttle counters and the like never leak between tests,
     # and a shared Redis is never flushed under another process's feet.
@@ -80,6 +87,16 @@ def isolated_cache(settings):
 def fast_password_hasher(settings):
     # The production hasher is slow on purpose; tests create hundreds of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def contract_template(db):
+    """The default contract template (gone after a browser or worker test flushed the
+    database, which removes what data migrations created)."""
+    from portal.contract_defaults import default_template_ensure
+    from portal.models import ContractTemplate
+
+    return default_template_ensure(ContractTemplate)
 
 
 @pytest.fixture

@@ -89,12 +89,16 @@ def complete_values(**overrides) -> dict:
     return values
 
 
-def draft(applicant: User | None = None, **overrides) -> Application:
+def draft(applicant: User | None = None, *, documents: bool = True, **overrides) -> Application:
+    """A complete draft, with its required documents unless ``documents=False``."""
     applicant = applicant or factories.CustomerFactory()
     application, _created = services.application_start(applicant=applicant)
-    return services.application_save_fields(
+    application = services.application_save_fields(
         application=application, values=complete_values(**overrides)
     )
+    if documents:
+        demo.upload_required_documents(application, applicant)
+    return application
 
 
 def submitted(applicant: User | None = None, **overrides) -> Application:

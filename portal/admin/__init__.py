@@ -1,3 +1,3 @@
-from portal.admin import accounts, onboarding
+from portal.admin import accounts, contracts, onboarding
 
-__all__ = ["accounts", "onboarding"]
+__all__ = ["accounts", "contracts", "onboarding"]

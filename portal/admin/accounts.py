@@ -1,9 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenProxy
 
-from portal.models import Heartbeat, Merchant, User
+from portal.models import Heartbeat, Merchant, MerchantEvent, User
+from portal.services.merchant_files import EXPORT_PERMISSION, merchant_file_export
 
 # Token keys are secrets the merchant saw once; nobody reads them back in the admin.
 admin.site.unregister(TokenProxy)
@@ -27,8 +29,24 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ["last_login", "date_joined"]
 
 
+class MerchantEventInline(admin.TabularInline):
+    model = MerchantEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
+    inlines = [MerchantEventInline]
+    actions = ["export_file"]
     list_display = ["mid", "name", "status", "user", "created_at"]
     list_filter = ["status", "created_at"]
     list_select_related = ["user"]
@@ -42,6 +60,22 @@ class MerchantAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         # Merchants come from approved applications, never from a blank form.
         return False
+
+    def has_export_permission(self, request):
+        return request.user.has_perm(EXPORT_PERMISSION)
+
+    @admin.action(description=_("Download the merchant file (archive)"), permissions=["export"])
+    def export_file(self, request, queryset):
+        merchants = list(queryset[:2])
+        if len(merchants) != 1:
+            self.message_user(request, _("Choose one merchant at a time."), messages.WARNING)
+            return None
+        merchant = merchants[0]
+        archive = merchant_file_export(merchant=merchant, staff=request.user)
+        response = HttpResponse(archive, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="merchant-{merchant.mid}.zip"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 @admin.register(Heartbeat)

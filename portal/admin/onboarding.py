@@ -19,7 +19,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from portal import pii, presenters, reference, selectors, services
 from portal.identity import corporate_account_validate, resident_id_validate
-from portal.models import Application, ApplicationEvent, FeeSchedule, RiskFlag, TerminalProduct
+from portal.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationEvent,
+    FeeSchedule,
+    RiskFlag,
+    TerminalProduct,
+)
 from portal.onboarding import FIX_ITEM_CHOICES
 
 REVIEW_PERMISSION = "portal.review_application"
@@ -196,10 +203,41 @@ class ApplicationAdmin(SimpleHistoryAdmin):
 
     def get_urls(self):
         decide = self.admin_site.admin_view(self.decide_view)
+        judge = self.admin_site.admin_view(self.document_view)
         return [
             path("<int:pk>/decide/<slug:decision>/", decide, name="portal_application_decide"),
+            path(
+                "<int:pk>/documents/<int:document_pk>/<slug:verdict>/",
+                judge,
+                name="portal_application_document",
+            ),
             *super().get_urls(),
         ]
+
+    def document_view(self, request, pk, document_pk, verdict):
+        if request.method != "POST" or not request.user.has_perm(REVIEW_PERMISSION):
+            raise PermissionDenied
+        document = get_object_or_404(ApplicationDocument, pk=document_pk, application_id=pk)
+        try:
+            if verdict == "accept":
+                services.document_accept(document=document, reviewer=request.user)
+                done = gettext("%(document)s accepted.")
+            elif verdict == "reject":
+                services.document_reject(
+                    document=document,
+                    reviewer=request.user,
+                    reason=request.POST.get("reason", "")[:500],
+                )
+                done = gettext("%(document)s rejected; the applicant was asked for a new one.")
+            else:
+                raise PermissionDenied
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        else:
+            label = document.get_slot_display()
+            self.log_change(request, document.application, f"{document.slot}: {verdict}")
+            self.message_user(request, done % {"document": label}, messages.SUCCESS)
+        return redirect("admin:portal_application_change", pk)
 
     def decide_view(self, request, pk, decision):
         if request.method != "POST":
@@ -283,6 +321,22 @@ class ApplicationAdmin(SimpleHistoryAdmin):
             "timeline": selectors.application_timeline(application=application),
             "open_requests": selectors.application_open_requests(application=application),
             "duplicates": selectors.application_duplicates(application=application),
+            "documents": [
+                {
+                    "document": document,
+                    "accept_url": reverse(
+                        "admin:portal_application_document",
+                        args=[application.pk, document.pk, "accept"],
+                    ),
+                    "reject_url": reverse(
+                        "admin:portal_application_document",
+                        args=[application.pk, document.pk, "reject"],
+                    ),
+                }
+                for document in application.documents.filter(replaced_at__isnull=True)
+                .select_related("reviewed_by")
+                .order_by("slot")
+            ],
             "can_review": request.user.has_perm(REVIEW_PERMISSION),
             "approve_form": ApproveForm(),
             "reject_form": RejectForm(),

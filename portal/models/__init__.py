@@ -1,5 +1,7 @@
 from portal.models.accounts import Heartbeat, User
-from portal.models.merchants import Merchant, MidSerial
+from portal.models.contracts import Contract, ContractTemplate
+from portal.models.documents import ApplicationDocument
+from portal.models.merchants import Merchant, MerchantEvent, MidSerial
 from portal.models.notifications import Notification
 from portal.models.onboarding import (
     Application,
@@ -9,17 +11,24 @@ from portal.models.onboarding import (
     RiskFlag,
     TerminalProduct,
 )
+from portal.models.terminals import Terminal, TerminalEvent
 
 __all__ = [
     "Application",
+    "ApplicationDocument",
     "ApplicationEvent",
+    "Contract",
+    "ContractTemplate",
     "FeeSchedule",
     "Heartbeat",
     "InfoRequestItem",
     "Merchant",
+    "MerchantEvent",
     "MidSerial",
     "Notification",
     "RiskFlag",
+    "Terminal",
+    "TerminalEvent",
     "TerminalProduct",
     "User",
 ]

@@ -18,6 +18,15 @@ class Merchant(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         CLOSED = "closed", _("Closed")
 
+    ALLOWED_TRANSITIONS = {
+        Status.CONTRACT_PENDING: {Status.CONTRACT_SIGNED, Status.SUSPENDED, Status.CLOSED},
+        Status.CONTRACT_SIGNED: {Status.TERMINAL_SHIPPED, Status.SUSPENDED, Status.CLOSED},
+        Status.TERMINAL_SHIPPED: {Status.ACTIVE, Status.SUSPENDED, Status.CLOSED},
+        Status.ACTIVE: {Status.SUSPENDED, Status.CLOSED},
+        Status.SUSPENDED: {Status.ACTIVE, Status.CLOSED},
+        Status.CLOSED: set(),
+    }
+
     mid = models.CharField(
         _("merchant number (MID)"),
         max_length=15,
@@ -48,6 +57,9 @@ class Merchant(models.Model):
         verbose_name = _("merchant")
         verbose_name_plural = _("merchants")
         ordering = ["-created_at"]
+        permissions = [
+            ("export_merchant_file", _("Can export a merchant's file, with full identity data")),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.mid})"
@@ -72,3 +84,22 @@ class MidSerial(models.Model):
 
     def __str__(self):
         return f"{self.region_code}/{self.mcc}: {self.last_serial}"
+
+
+class MerchantEvent(models.Model):
+    """A merchant's status change: who, when, why."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, choices=Merchant.Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Merchant.Status.choices)
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("merchant event")
+        verbose_name_plural = _("merchant events")
+
+    def __str__(self):
+        return f"{self.merchant_id}: {self.from_status} → {self.to_status}"

@@ -12,7 +12,31 @@ from portal.services.accounts import (
     user_password_reset_completed,
     user_sign_up,
 )
-from portal.services.merchants import MidExhaustedError, merchant_create
+from portal.services.contracts import (
+    ContractStateError,
+    SigningRequest,
+    contract_countersign,
+    contract_offer,
+    contract_renew,
+    contract_send_code,
+    contract_sign,
+    contract_verify,
+    contracts_remind_and_expire,
+)
+from portal.services.documents import (
+    document_accept,
+    document_reject,
+    document_upload,
+    documents_current,
+    documents_missing,
+    documents_uploadable,
+)
+from portal.services.merchants import (
+    MerchantStateError,
+    MidExhaustedError,
+    merchant_create,
+    merchant_transition,
+)
 from portal.services.notifications import (
     notification_email,
     notifications_mark_read,
@@ -31,11 +55,21 @@ from portal.services.onboarding import (
     application_submit,
     applications_start_review,
 )
+from portal.services.terminals import (
+    TerminalStateError,
+    terminal_activate,
+    terminal_assign,
+    terminal_transition,
+)
 
 __all__ = [
     "ApplicationStateError",
+    "ContractStateError",
     "LoginTakenError",
+    "MerchantStateError",
     "MidExhaustedError",
+    "SigningRequest",
+    "TerminalStateError",
     "api_token_regenerate",
     "api_token_revoke",
     "application_approve",
@@ -48,12 +82,29 @@ __all__ = [
     "application_start_review",
     "application_submit",
     "applications_start_review",
+    "contract_countersign",
+    "contract_offer",
+    "contract_renew",
+    "contract_send_code",
+    "contract_sign",
+    "contract_verify",
+    "contracts_remind_and_expire",
+    "document_accept",
+    "document_reject",
+    "document_upload",
+    "documents_current",
+    "documents_missing",
+    "documents_uploadable",
     "heartbeat_record",
     "login_logs_purge",
     "merchant_create",
+    "merchant_transition",
     "notification_email",
     "notifications_mark_read",
     "notify",
+    "terminal_activate",
+    "terminal_assign",
+    "terminal_transition",
     "user_language_set",
     "user_password_reset_completed",
     "user_sign_up",

@@ -5,6 +5,7 @@ a merchant. Every status change goes through ``_transition``, which checks
 transaction, so two reviewers acting at once produce one decision and one clear refusal.
 """
 
+import logging
 import secrets
 from collections.abc import Iterable
 from datetime import date
@@ -25,11 +26,12 @@ from portal.models import (
     TerminalProduct,
     User,
 )
-from portal.onboarding import FIX_ITEMS_BY_KEY, STEPS, editable_fields
+from portal.onboarding import DOCUMENT_LABELS, FIX_ITEMS_BY_KEY, STEPS, editable_fields
 from portal.services.merchants import merchant_create
 from portal.services.notifications import notify
 
 Status = Application.Status
+logger = logging.getLogger(__name__)
 _NUMBER_ATTEMPTS = 10
 
 
@@ -222,6 +224,7 @@ def application_submit(
     was already submitted. Not repeatable: a second call is refused.
     """
     from portal.forms.onboarding import application_incomplete_steps
+    from portal.services.documents import documents_missing
 
     today = today or timezone.localdate()
     with transaction.atomic():
@@ -236,6 +239,13 @@ def application_submit(
                 _("Complete these steps first: %(steps)s.")
                 % {"steps": "、".join(str(step.title) for step in incomplete)},
                 code="incomplete",
+            )
+        missing = documents_missing(locked)
+        if missing:
+            raise ValidationError(
+                _("Upload these documents first: %(documents)s.")
+                % {"documents": "、".join(str(DOCUMENT_LABELS[slot]) for slot in missing)},
+                code="documents_missing",
             )
         resubmission = locked.status == Status.NEEDS_INFO
         _transition(
@@ -311,10 +321,23 @@ def application_request_info(
 
 def application_approve(*, application: Application, reviewer: User, note: str = "") -> Application:
     """Approve: the applicant becomes a merchant with a new MID and the product's fee
-    schedule. Exactly once: a second approval, even at the same moment, is refused."""
+    schedule, and is offered the contract. Documents not judged yet count as accepted (the
+    reviewer saw them); a rejected or missing one refuses. Exactly once: a second approval,
+    even at the same moment, is refused."""
+    from portal.services.contracts import ContractStateError, contract_offer
+    from portal.services.documents import documents_accept_pending, documents_missing
+
     with transaction.atomic():
         locked = _locked(application)
         _ensure_allowed(locked, Status.APPROVED)
+        missing = documents_missing(locked)
+        if missing:
+            raise ValidationError(
+                _("A required document is missing or was rejected: %(documents)s.")
+                % {"documents": "、".join(str(DOCUMENT_LABELS[slot]) for slot in missing)},
+                code="documents_missing",
+            )
+        documents_accept_pending(application=locked, reviewer=reviewer)
         merchant = merchant_create(
             user=locked.applicant,
             name=locked.business_name or locked.legal_name,
@@ -330,6 +353,12 @@ def application_approve(*, application: Application, reviewer: User, note: str =
             merchant=merchant,
             decided_at=timezone.now(),
         )
+        try:
+            contract_offer(merchant=merchant, application=locked)
+        except ContractStateError as exc:
+            # The approval stands; staff offer the contract from the merchant's page once
+            # a template is active.
+            logger.error("no contract offered to merchant %s: %s", merchant.mid, exc)
         notify(
             user=locked.applicant,
             email=locked.contact_email,

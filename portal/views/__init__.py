@@ -12,6 +12,14 @@ from portal.views.accounts import (
     privacy,
     signup,
 )
+from portal.views.contracts import (
+    contract_detail,
+    contract_file,
+    contract_renew,
+    contract_send_code,
+    contract_verify,
+)
+from portal.views.documents import application_documents, document_file
 from portal.views.notifications import notification_list, notification_open, set_language
 from portal.views.onboarding import (
     application_detail,
@@ -22,6 +30,7 @@ from portal.views.onboarding import (
     application_step,
     products,
 )
+from portal.views.terminals import terminal_activate, terminal_list
 
 __all__ = [
     "LoginView",
@@ -32,11 +41,18 @@ __all__ = [
     "PasswordResetView",
     "api_token",
     "application_detail",
+    "application_documents",
     "application_fix",
     "application_list",
     "application_review",
     "application_start",
     "application_step",
+    "contract_detail",
+    "contract_file",
+    "contract_renew",
+    "contract_send_code",
+    "contract_verify",
+    "document_file",
     "healthz",
     "home",
     "merchant_home",
@@ -46,4 +62,6 @@ __all__ = [
     "products",
     "set_language",
     "signup",
+    "terminal_activate",
+    "terminal_list",
 ]

@@ -13,7 +13,7 @@ from portal import presenters, reference, selectors, services
 from portal.decorators import customer_required
 from portal.forms.onboarding import STEP_FORMS, application_incomplete_steps, stored_step_form
 from portal.models import Application, TerminalProduct
-from portal.onboarding import STEPS, STEPS_BY_SLUG
+from portal.onboarding import DOCUMENT_ITEM_PREFIX, STEPS, STEPS_BY_SLUG
 
 Status = Application.Status
 
@@ -47,6 +47,8 @@ def application_next_url(application: Application) -> str:
             return reverse(
                 "portal:application-step", args=[application.public_id, incomplete[0].slug]
             )
+        if services.documents_missing(application):
+            return reverse("portal:application-documents", args=[application.public_id])
         return reverse("portal:application-review", args=[application.public_id])
     if application.status == Status.NEEDS_INFO:
         return reverse("portal:application-fix", args=[application.public_id])
@@ -80,7 +82,9 @@ def _step_states(application: Application) -> list[dict]:
     incomplete = {
         s.slug for s in application_incomplete_steps(application, today=timezone.localdate())
     }
-    return [{"step": step, "done": step.slug not in incomplete} for step in STEPS]
+    states = [{"step": step, "done": step.slug not in incomplete} for step in STEPS]
+    states.append({"documents": True, "done": not services.documents_missing(application)})
+    return states
 
 
 # Full ID and card numbers never go into error reports.
@@ -154,7 +158,7 @@ def _after(application: Application, step) -> str:
         return reverse(
             "portal:application-step", args=[application.public_id, STEPS[index + 1].slug]
         )
-    return reverse("portal:application-review", args=[application.public_id])
+    return reverse("portal:application-documents", args=[application.public_id])
 
 
 @require_http_methods(["GET", "POST"])
@@ -239,9 +243,19 @@ def application_fix(request, public_id):
         for form in step_forms:
             for warning in form.warnings:
                 messages.warning(request, warning)
+    missing_documents = set(services.documents_missing(application))
+    document_requests = [
+        {
+            "item": r.item,
+            "uploaded": r.item.removeprefix(DOCUMENT_ITEM_PREFIX) not in missing_documents,
+        }
+        for r in requests
+        if r.item.startswith(DOCUMENT_ITEM_PREFIX)
+    ]
     context = {
         "application": application,
         "requests": requests,
+        "document_requests": document_requests,
         "forms": step_forms,
         "regions_url": reference.REGIONS_STATIC_PATH,
     }

@@ -1,6 +1,8 @@
+import io
 import re
 
 import pytest
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from portal.models import Application, Merchant
@@ -30,7 +32,18 @@ def continue_(page):
     page.get_by_role("button", name=re.compile("保存并继续")).click()
 
 
-def test_apply_review_fix_and_become_a_merchant(browser, live_server, page, screenshot):
+def photo(slot: str) -> dict:
+    """A phone photo as the browser hands it over (any real JPEG/PNG would do)."""
+    image = Image.new("RGB", (640, 400), (240, 240, 250))
+    ImageDraw.Draw(image).rectangle((40, 40, 600, 360), outline=(0, 0, 0), width=4)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG")
+    return {"name": f"IMG_{slot}.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
+
+
+def test_apply_review_fix_and_become_a_merchant(
+    browser, live_server, page, screenshot, contract_template
+):
     # given a terminal on sale, an applicant and a reviewer
     data.product("mpos")
     applicant = factories.CustomerFactory(mobile="13912340000", email="li@example.cn")
@@ -78,6 +91,14 @@ def test_apply_review_fix_and_become_a_merchant(browser, live_server, page, scre
     expect(page.get_by_role("heading", name="终端与收货")).to_be_visible()
     field(page, "寄到经营地址，收件人为本人").check()
     continue_(page)
+
+    # documents: photos taken with the phone, each uploaded as soon as it is chosen
+    expect(page.get_by_role("heading", name="资料")).to_be_visible()
+    for slot in ("id_front", "id_back", "holding_id", "bank_card"):
+        page.get_by_test_id(f"file-{slot}").set_input_files(photo(slot))
+        expect(page.get_by_test_id(f"slot-{slot}")).to_contain_text("已上传")
+    screenshot("documents")
+    page.get_by_role("link", name=re.compile("继续确认提交")).click()
 
     # review and submit
     expect(page.get_by_text("中国工商银行")).to_be_visible()

@@ -1,40 +1,34 @@
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.urls import reverse
 
+from portal.staff_groups import STAFF_GROUPS
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_four_staff_groups_exist_with_their_permissions():
+def test_the_four_staff_groups_have_exactly_the_permissions_of_the_table():
     permissions = {
-        group.name: set(group.permissions.values_list("codename", flat=True))
+        group.name: {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in group.permissions.select_related("content_type")
+        }
         for group in Group.objects.prefetch_related("permissions")
     }
 
-    assert permissions == {
-        "reviewer": {
-            "view_user",
-            "view_merchant",
-            "view_application",
-            "review_application",
-            "view_feeschedule",
-            "view_terminalproduct",
-        },
-        "support": {"view_user", "view_merchant", "view_application", "view_terminalproduct"},
-        "risk": {"view_user", "view_merchant", "change_merchant", "view_application"},
-        "finance": {
-            "view_merchant",
-            "view_application",
-            "view_feeschedule",
-            "add_feeschedule",
-            "change_feeschedule",
-            "view_terminalproduct",
-            "add_terminalproduct",
-            "change_terminalproduct",
-        },
-    }
+    assert permissions == {name: set(perms) for name, perms in STAFF_GROUPS.items()}
+    assert set(permissions) == {"reviewer", "support", "risk", "finance"}
+
+
+def test_a_group_missing_a_permission_gets_it_back_on_the_next_migrate():
+    reviewer = Group.objects.get(name="reviewer")
+    reviewer.permissions.clear()
+
+    call_command("migrate", verbosity=0)
+
+    assert reviewer.permissions.filter(codename="review_application").exists()
 
 
 def test_staff_without_a_group_see_an_empty_admin(client):

@@ -8,7 +8,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from stdnum.cn import uscc
 
-from portal import services, views
+from portal import demo, services, views
 from portal.models import Application, Notification, RiskFlag
 from tests import factories
 from tests import onboarding as data
@@ -153,6 +153,20 @@ def test_changing_the_applicant_type_in_a_correction_asks_for_what_follows(
     application = needs_info(reviewer, customer, [("applicant_type", "您有营业执照")])
 
     page = customer_client.get(fix_url(application))
+    refused = customer_client.post(
+        fix_url(application),
+        {
+            "identity-applicant_type": "sole_proprietor",
+            "business-licence_number": a_valid_uscc(),
+            "settlement-account_type": "personal",
+            "settlement-account_number": "",
+            "settlement-bank_branch": "上海徐汇支行",
+            "settlement-account_holder": "李小龙",
+        },
+    )
+    # A licensed business also owes its licence and a shop-front photo.
+    application.refresh_from_db()
+    demo.upload_required_documents(application, customer)
     response = customer_client.post(
         fix_url(application),
         {
@@ -170,6 +184,7 @@ def test_changing_the_applicant_type_in_a_correction_asks_for_what_follows(
         "business",
         "settlement",
     ]
+    assert "请先上传以下资料" in refused.content.decode()
     assert response.status_code == 302
     application.refresh_from_db()
     assert (application.applicant_type, application.licence_number) == (
