@@ -6,16 +6,26 @@ Every function is idempotent: what exists is left as it is.
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image, ImageDraw
 from stdnum import luhn
 from stdnum.cn import ric
 
 from portal import services, uploads
-from portal.models import Application, ApplicationEvent, FeeSchedule, TerminalProduct, User
+from portal.models import (
+    Application,
+    ApplicationEvent,
+    Contract,
+    FeeSchedule,
+    Merchant,
+    Terminal,
+    TerminalProduct,
+    User,
+)
 from portal.models.documents import required_slots
 
 FEE_SCHEDULES = [
@@ -170,6 +180,15 @@ APPLICANTS = [
         date(1952, 1, 15),
         card_number("621483", 16, 1005),
     ),
+    # Approved, contract waiting: log in to try signing it.
+    DemoApplicant(
+        "13900000007",
+        "郑爽",
+        Application.Status.APPROVED,
+        "爽爽奶茶",
+        date(1995, 4, 4),
+        card_number("622202", 19, 1007),
+    ),
     # Shares the in-review applicant's card: the reviewer sees a duplicate-account flag.
     DemoApplicant(
         "13900000006",
@@ -313,3 +332,74 @@ def seed_merchant_application(
     return seed_application(
         user=user, values=values, status=Application.Status.APPROVED, reviewer=reviewer, today=today
     )
+
+
+def demo_signature() -> bytes:
+    """A drawn-looking signature: a few strokes on a transparent canvas."""
+    image = Image.new("RGBA", (600, 180), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.line(
+        [(30, 120), (120, 40), (180, 130), (260, 50), (330, 140), (420, 60)], fill="black", width=6
+    )
+    draw.line([(440, 100), (570, 90)], fill="black", width=5)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+DEMO_CODE = "246810"
+
+
+def sign_contract(contract: Contract, user: User) -> Contract:
+    """Sign a demo contract the way the merchant would, with a code set for the demo instead
+    of one sent by e-mail."""
+    from portal.services import contracts as contract_services
+
+    Contract.objects.filter(pk=contract.pk).update(
+        code_hash=contract_services._code_digest(contract, DEMO_CODE),
+        code_expires_at=timezone.now() + timedelta(minutes=10),
+        code_attempts=0,
+        code_sent_to="demo",
+    )
+    application = contract.merchant.application
+    return services.contract_sign(
+        contract=contract,
+        user=user,
+        signing=services.SigningRequest(
+            typed_name=application.legal_name,
+            code=DEMO_CODE,
+            signature_png=demo_signature(),
+            consent=True,
+            ip="127.0.0.1",
+            user_agent="seed_demo",
+        ),
+    )
+
+
+def make_merchant_active(merchant: Merchant, *, staff: User, serial: str, tid: str) -> None:
+    """Sign the contract, ship a terminal and activate it: a merchant ready to take payments."""
+    contract = merchant.contracts.filter(status=Contract.Status.PENDING).first()
+    if contract is not None:
+        sign_contract(contract, merchant.user)
+    if merchant.terminals.exists():
+        return
+    terminal = services.terminal_assign(
+        merchant=merchant,
+        product=merchant.application.product,
+        serial_number=serial,
+        tid=tid,
+        model="DEMO-P2",
+        actor=staff,
+    )
+    services.terminal_transition(
+        terminal=terminal, to_status=Terminal.Status.READY_TO_SHIP, actor=staff
+    )
+    services.terminal_transition(
+        terminal=terminal,
+        to_status=Terminal.Status.SHIPPED,
+        actor=staff,
+        carrier="顺丰速运",
+        tracking_number=f"SF{tid}0000",
+    )
+    terminal.refresh_from_db()
+    services.terminal_activate(terminal=terminal, user=merchant.user, code=terminal.activation_code)

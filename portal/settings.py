@@ -369,7 +369,7 @@ SPECTACULAR_SETTINGS = {
 # Celery
 # ---------------------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: messages are files under var/, shared by every process on this
     # machine. It needs no server; it is for development, not for more than one machine.

@@ -262,7 +262,7 @@ def signature_validate(png: bytes) -> bytes:
             alpha = image.convert("RGBA").getchannel("A")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValidationError(_("Draw your signature in the box."), code="bad_signature") from exc
-    drawn = sum(1 for value in alpha.getdata() if value > 0)
+    drawn = sum(alpha.histogram()[1:])  # pixels not fully transparent
     if drawn < 50:  # a dot or a slip of the finger is not a signature
         raise ValidationError(
             _("The signature is empty or too small. Sign with your full name."),
@@ -497,6 +497,11 @@ def contract_renew(*, merchant: Merchant, user: User) -> Contract:
     """A merchant whose contract expired unsigned asks for a new one."""
     if merchant.user_id != user.pk:
         raise ContractStateError(_("This is not your merchant account."), code="not_yours")
-    if merchant.status != Merchant.Status.CONTRACT_PENDING:
+    # A contract signed and waiting for the acquirer's countersignature leaves the merchant
+    # "contract pending" too: it must not be replaced.
+    if (
+        merchant.status != Merchant.Status.CONTRACT_PENDING
+        or merchant.contracts.filter(status=Status.SIGNED).exists()
+    ):
         raise ContractStateError(_("Your contract is already signed."), code="signed")
     return contract_offer(merchant=merchant)

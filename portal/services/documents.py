@@ -106,7 +106,13 @@ def documents_missing(application: Application) -> list[str]:
 
 
 def document_accept(*, document: ApplicationDocument, reviewer: User) -> ApplicationDocument:
-    """Mark a document as checked and fine. Safe to repeat."""
+    """Mark a document as checked and fine (while the application is reviewed, or waits
+    for the applicant). Safe to repeat."""
+    if document.application.status not in (Status.IN_REVIEW, Status.NEEDS_INFO):
+        raise ApplicationStateError(
+            _("Documents are judged while the application is in review."),
+            code="not_in_review",
+        )
     _judge(document, reviewer, Verdict.ACCEPTED, "")
     return document
 

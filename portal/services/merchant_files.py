@@ -11,7 +11,6 @@ import logging
 import zipfile
 
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
@@ -92,13 +91,12 @@ def merchant_file_export(*, merchant: Merchant, staff: User) -> bytes:
             for document in application.documents.filter(replaced_at__isnull=True):
                 extension = document.file.name.rsplit(".", 1)[-1]
                 archive.writestr(f"documents/{document.slot}.{extension}", _read(document.file))
-    LogEntry.objects.log_action(
+    LogEntry.objects.log_actions(
         user_id=staff.pk,
-        content_type_id=ContentType.objects.get_for_model(Merchant).pk,
-        object_id=str(merchant.pk),
-        object_repr=str(merchant)[:200],
+        queryset=Merchant.objects.filter(pk=merchant.pk),
         action_flag=CHANGE,
         change_message="exported the merchant file (full identity data)",
+        single_object=True,
     )
     logger.info("merchant file of %s exported by staff user %s", merchant.mid, staff.pk)
     return buffer.getvalue()

@@ -76,6 +76,11 @@ def terminal_transition(
                 raise ValidationError(
                     _("Give the carrier and the tracking number."), code="no_tracking"
                 )
+            if locked.merchant.status in (Merchant.Status.SUSPENDED, Merchant.Status.CLOSED):
+                raise TerminalStateError(
+                    _("A suspended or closed merchant gets no terminal."),
+                    code="merchant_inactive",
+                )
             if locked.merchant.status == Merchant.Status.CONTRACT_PENDING:
                 raise TerminalStateError(
                     _("Ship only after the merchant has signed the contract."),

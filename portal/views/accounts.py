@@ -113,7 +113,15 @@ def merchant_home(request):
     application = (
         None if merchant else selectors.application_list_for_applicant(user=request.user).first()
     )
-    return render(request, "merchant/home.html", {"merchant": merchant, "application": application})
+    contract = merchant.contracts.order_by("-created_at").first() if merchant else None
+    terminals = selectors.terminal_list_for(user=request.user) if merchant else []
+    context = {
+        "merchant": merchant,
+        "application": application,
+        "contract": contract,
+        "terminals": terminals,
+    }
+    return render(request, "merchant/home.html", context)
 
 
 NEW_TOKEN_SESSION_KEY = "portal:new-api-token"  # noqa: S105 (a session key name)

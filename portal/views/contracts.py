@@ -170,7 +170,8 @@ class VerifyForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 def contract_verify(request):
-    form = VerifyForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = VerifyForm(request.POST if posted else None, request.FILES if posted else None)
     result = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("file")

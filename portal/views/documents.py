@@ -26,13 +26,7 @@ def application_documents(request, public_id):
         for r in selectors.application_open_requests(application=application)
         if r.item.startswith(DOCUMENT_ITEM_PREFIX)
     }
-    editable = (
-        set(offered_slots(application))
-        if application.status == Status.DRAFT
-        else set(requested)
-        if application.status == Status.NEEDS_INFO
-        else set()
-    )
+    editable = services.documents_uploadable(application)
     if request.method == "POST":
         slot = request.POST.get("slot", "")
         upload = request.FILES.get("file")

@@ -12,7 +12,7 @@
 
   function resize() {
     // Draw at the screen's real resolution, keeping what was drawn.
-    var data = pad.isEmpty() ? field.value : pad.toDataURL("image/png");
+    var data = field.value;
     var ratio = Math.max(window.devicePixelRatio || 1, 1);
     canvas.width = canvas.offsetWidth * ratio;
     canvas.height = canvas.offsetHeight * ratio;
@@ -29,11 +29,10 @@
     pad.clear();
     field.value = "";
   });
+  // The field holds the signature from the last stroke (or from the previous attempt, when
+  // the page came back with an error): a redrawn image does not count as strokes.
   pad.addEventListener("endStroke", function () {
     field.value = pad.toDataURL("image/png");
-  });
-  form.addEventListener("submit", function () {
-    field.value = pad.isEmpty() ? "" : pad.toDataURL("image/png");
   });
 
   var send = document.getElementById("send-code");

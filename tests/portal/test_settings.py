@@ -45,7 +45,7 @@ def test_with_no_variables_it_runs_embedded_with_no_servers():
     assert config["debug"] is True
     assert config["engine"] == "django.db.backends.sqlite3"
     assert config["db_name"].endswith("/var/portal.sqlite3")
-    assert config["broker"] == "filesystem://"
+    assert config["broker"] == "filesystem://localhost//"
     assert config["cache"] == "django.core.cache.backends.locmem.LocMemCache"
     assert config["email"] == "django.core.mail.backends.console.EmailBackend"
     assert config["eager"] is False

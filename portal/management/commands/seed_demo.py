@@ -5,7 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal import demo
-from portal.models import Merchant, User
+from portal.contract_defaults import default_template_ensure
+from portal.models import ContractTemplate, Merchant, User
 
 # Printed by the command and by `make run`; never valid outside a demo database.
 DEMO_PASSWORD = "demo-pass-2026"
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             logins = [self.seed_superuser(), *self.seed_staff()]
             demo.seed_catalogue()
+            default_template_ensure(ContractTemplate)
             reviewer = User.objects.get(username="reviewer")
             today = timezone.localdate()
             logins.append(self.seed_merchant(reviewer=reviewer, today=today))
@@ -72,7 +74,13 @@ class Command(BaseCommand):
             user=user, name="王大伟", business=DEMO_MERCHANT_NAME, reviewer=reviewer, today=today
         )
         merchant = Merchant.objects.get(user=user)
-        return (DEMO_MERCHANT_MOBILE, f"merchant {merchant.mid}, /merchant/")
+        demo.make_merchant_active(
+            merchant,
+            staff=User.objects.get(username="finance"),
+            serial="DEMO00000001",
+            tid="10000001",
+        )
+        return (DEMO_MERCHANT_MOBILE, f"active merchant {merchant.mid}, /merchant/")
 
     def upsert_user(self, username: str, **fields) -> User:
         user, _created = User.objects.update_or_create(username=username, defaults=fields)
