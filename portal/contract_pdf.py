@@ -585,3 +585,15 @@ def _page_fonts(page: PageObject) -> list[DictionaryObject]:
     if fonts is None:
         return []
     return [font.get_object() for font in fonts.get_object().values()]
+
+
+def unprintable_characters(text: str) -> str:
+    """The characters of ``text`` the contract font cannot draw (they would vanish from the
+    PDF), in order of appearance, each once. Whitespace never counts."""
+    face = pdfmetrics.getFont(register_font()).face
+    missing = []
+    for char in text:
+        if char.isspace() or ord(char) in face.charToGlyph or char in missing:
+            continue
+        missing.append(char)
+    return "".join(missing)

@@ -246,9 +246,10 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # replace it by changing STORAGES["private"]), only ever served through permission checks.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
-# Django refuses a request body above this; a 10 MB photo plus the form fits.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# No uploaded file is stored past this (portal.uploads.SizeLimitUploadHandler); the checks
+# per kind of file (DOCUMENT_MAX_BYTES…) are smaller.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = ["portal.uploads.SizeLimitUploadHandler"]
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -314,8 +315,11 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 ACQUIRER_NAME = env.str("ACQUIRER_NAME", default="示范收单机构 Demo Acquirer")
 CONTRACT_SIGNING_DAYS = env.int("CONTRACT_SIGNING_DAYS", default=14)
 CONTRACT_REMINDER_DAYS = env.int("CONTRACT_REMINDER_DAYS", default=3)
-# A callable (mobile, text) that sends an SMS; the default writes it to the log.
-OTP_SMS_SENDER = env.str("OTP_SMS_SENDER", default="portal.otp.log_sms")
+# A callable (mobile, text) that sends an SMS. In development it writes to the log; in
+# production there is none until a gateway is configured, and codes go by e-mail only.
+OTP_SMS_SENDER = env.str(
+    "OTP_SMS_SENDER", default="portal.otp.log_sms" if DEBUG else "portal.otp.no_sms"
+)
 
 SUPPORT_PHONE = env.str("SUPPORT_PHONE", default="400-800-0000")
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@pos-portal.local")

@@ -28,6 +28,8 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.view_terminalproduct",
         "portal.view_contract",
         "portal.view_terminal",
+        # Customer service lets a merchant on the phone retry a terminal's activation code.
+        "portal.unlock_activation_terminal",
     ],
     # Suspends and reinstates merchants; reads applications for investigations.
     "risk": [
@@ -51,6 +53,7 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.add_terminalproduct",
         "portal.change_terminalproduct",
         "portal.view_contract",
+        "portal.add_contract",
         "portal.countersign_contract",
         "portal.view_contracttemplate",
         "portal.add_contracttemplate",
@@ -58,6 +61,7 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.view_terminal",
         "portal.add_terminal",
         "portal.change_terminal",
+        "portal.unlock_activation_terminal",
     ],
 }
 

@@ -25,6 +25,7 @@ import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
@@ -404,3 +405,24 @@ def safe_download_name(label: str, extension: str) -> str:
     if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
         stem = f"{stem}-document"
     return f"{stem}{extension}"
+
+
+class SizeLimitUploadHandler(TemporaryFileUploadHandler):
+    """Stops storing an uploaded file as soon as it passes UPLOAD_MAX_BYTES, instead of writing
+    a gigabyte to disk before any view can look at it; the view sees ``upload_too_large`` on
+    the request. A reverse proxy should cap request bodies too (see the README)."""
+
+    def new_file(self, *args, **kwargs):
+        self.received = 0
+        super().new_file(*args, **kwargs)
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > settings.UPLOAD_MAX_BYTES:
+            self.request.upload_too_large = True
+            raise StopUpload(connection_reset=False)
+        return super().receive_data_chunk(raw_data, start)
+
+
+def upload_too_large(request) -> bool:
+    return getattr(request, "upload_too_large", False)

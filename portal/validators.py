@@ -65,3 +65,21 @@ def canonical_login(value: str) -> str:
     if mobile := normalize_cn_mobile(value):
         return mobile
     return value.lower() if "@" in value else value
+
+
+def validate_printable_in_contract(value: str) -> None:
+    """Text that goes into the contract PDF must be drawable by its font (the 8,105
+    standard characters of 通用规范汉字表 and more); anything else would vanish from the
+    signed document. Traditional forms are the usual cause."""
+    from portal.contract_pdf import unprintable_characters
+
+    missing = unprintable_characters(value)
+    if missing:
+        raise ValidationError(
+            _(
+                "These characters cannot be printed in your contract: %(characters)s. Use the "
+                "simplified forms, as on your ID card or business licence."
+            ),
+            code="unprintable",
+            params={"characters": missing},
+        )

@@ -1,9 +1,12 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenProxy
 
+from portal import services
 from portal.models import Heartbeat, Merchant, MerchantEvent, User
 from portal.services.merchant_files import EXPORT_PERMISSION, merchant_file_export
 
@@ -46,7 +49,7 @@ class MerchantEventInline(admin.TabularInline):
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
     inlines = [MerchantEventInline]
-    actions = ["export_file"]
+    actions = ["export_file", "offer_contract"]
     list_display = ["mid", "name", "status", "user", "created_at"]
     list_filter = ["status", "created_at"]
     list_select_related = ["user"]
@@ -60,6 +63,29 @@ class MerchantAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         # Merchants come from approved applications, never from a blank form.
         return False
+
+    def has_offer_permission(self, request):
+        return request.user.has_perm("portal.add_contract")
+
+    @admin.action(description=_("Offer the contract again"), permissions=["offer"])
+    def offer_contract(self, request, queryset):
+        offered = 0
+        for merchant in queryset.select_related("user"):
+            try:
+                services.contract_offer(merchant=merchant)
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{merchant.mid}: {' '.join(exc.messages)}", messages.ERROR
+                )
+            else:
+                offered += 1
+                self.log_change(request, merchant, "contract offered")
+        if offered:
+            self.message_user(
+                request,
+                gettext("%(count)d contract(s) offered.") % {"count": offered},
+                messages.SUCCESS,
+            )
 
     def has_export_permission(self, request):
         return request.user.has_perm(EXPORT_PERMISSION)

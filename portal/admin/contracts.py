@@ -12,12 +12,26 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from portal import services
-from portal.models import Contract, ContractTemplate, Terminal
+from portal.models import Contract, ContractTemplate, Merchant, Terminal
+from portal.services.contracts import contract_template_check
+from portal.validators import fold_width
 from portal.views.contracts import contract_file_response
+
+
+class ContractTemplateForm(forms.ModelForm):
+    class Meta:
+        model = ContractTemplate
+        fields = ["code", "title", "body", "requires_countersignature", "is_active"]
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        contract_template_check(body)
+        return body
 
 
 @admin.register(ContractTemplate)
 class ContractTemplateAdmin(admin.ModelAdmin):
+    form = ContractTemplateForm
     list_display = [
         "title",
         "code",
@@ -44,7 +58,6 @@ class ContractTemplateAdmin(admin.ModelAdmin):
         # Every edit is a new version: contracts already made keep the words they were made
         # with. The new version becomes the active one if the edited one was.
         if change:
-            previous = ContractTemplate.objects.get(pk=obj.pk)
             latest = ContractTemplate.objects.filter(code=obj.code).order_by("-version").first()
             obj.pk = None
             obj._state.adding = True
@@ -53,8 +66,6 @@ class ContractTemplateAdmin(admin.ModelAdmin):
                 ContractTemplate.objects.filter(code=obj.code, is_active=True).update(
                     is_active=False
                 )
-            if previous.is_active and not obj.is_active:
-                pass  # deactivating by editing is allowed: no template is then offered
         elif obj.is_active:
             ContractTemplate.objects.filter(code=obj.code, is_active=True).update(is_active=False)
         obj.created_by = request.user
@@ -66,6 +77,7 @@ class ContractTemplateAdmin(admin.ModelAdmin):
 
 @admin.register(Contract)
 class ContractAdmin(SimpleHistoryAdmin):
+    change_form_template = "admin/portal/contract/change_form.html"
     list_display = ["number", "merchant", "status", "created_at", "signed_at", "countersigned_at"]
     list_filter = ["status", "template", "created_at"]
     list_select_related = ["merchant", "template"]
@@ -128,6 +140,18 @@ class ContractAdmin(SimpleHistoryAdmin):
         contract = get_object_or_404(Contract, pk=pk)
         return contract_file_response(contract, signed=which == "signed")
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        contract = self.get_object(request, object_id)
+        can_countersign = bool(
+            contract
+            and contract.status == Contract.Status.SIGNED
+            and contract.template.requires_countersignature
+            and not contract.countersigned_at
+            and request.user.has_perm("portal.countersign_contract")
+        )
+        extra_context = {**(extra_context or {}), "can_countersign": can_countersign}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def countersign_view(self, request, pk):
         if request.method != "POST" or not request.user.has_perm("portal.countersign_contract"):
             raise PermissionDenied
@@ -147,8 +171,34 @@ class ShipForm(forms.Form):
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=40)
 
 
+class TerminalAssignForm(forms.ModelForm):
+    """Adding a terminal: the same normalisation and checks as the service, as form errors."""
+
+    class Meta:
+        model = Terminal
+        fields = ["merchant", "product", "serial_number", "tid", "model"]
+
+    def clean_serial_number(self):
+        serial = fold_width(self.cleaned_data["serial_number"]).strip().upper()
+        if Terminal.objects.filter(serial_number=serial).exists():
+            raise ValidationError(_("A terminal with this serial number exists."), code="taken")
+        return serial
+
+    def clean_tid(self):
+        return fold_width(self.cleaned_data["tid"]).strip()
+
+    def clean_merchant(self):
+        merchant = self.cleaned_data["merchant"]
+        if merchant.status in (Merchant.Status.SUSPENDED, Merchant.Status.CLOSED):
+            raise ValidationError(
+                _("A suspended or closed merchant gets no terminal."), code="merchant_inactive"
+            )
+        return merchant
+
+
 @admin.register(Terminal)
 class TerminalAdmin(SimpleHistoryAdmin):
+    form = TerminalAssignForm
     change_form_template = "admin/portal/terminal/change_form.html"
     list_display = [
         "tid",
@@ -211,6 +261,20 @@ class TerminalAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    actions = ["unlock_activation"]
+
+    def has_unlock_permission(self, request):
+        return request.user.has_perm("portal.unlock_activation_terminal")
+
+    @admin.action(
+        description=_("Let the merchant try the activation code again"), permissions=["unlock"]
+    )
+    def unlock_activation(self, request, queryset):
+        for terminal in queryset:
+            services.terminal_activation_unlock(terminal=terminal, staff=request.user)
+            self.log_change(request, terminal, "activation attempts reset")
+        self.message_user(request, gettext("Done."), messages.SUCCESS)
+
     def get_urls(self):
         return [
             path(
@@ -258,13 +322,18 @@ class TerminalAdmin(SimpleHistoryAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         terminal = self.get_object(request, object_id)
         if terminal is not None:
+            movable = self.has_change_permission(request, terminal)
             extra_context = {
                 **(extra_context or {}),
+                # Nothing here is edited in a form: the buttons below move the terminal on.
+                "show_save": False,
+                "show_save_and_continue": False,
+                "show_save_and_add_another": False,
                 "terminal": terminal,
                 "next_statuses": [
                     (status, Terminal.Status(status).label)
                     for status in Terminal.ALLOWED_TRANSITIONS[terminal.status]
-                    if status != Terminal.Status.ACTIVE
+                    if status != Terminal.Status.ACTIVE and movable
                 ],
                 "ship_form": ShipForm(),
                 "events": terminal.events.select_related("actor"),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from portal import identity, reference
 from portal.models import Application, TerminalProduct
 from portal.onboarding import STEPS, STEPS_BY_SLUG, Step
-from portal.validators import normalize_cn_mobile
+from portal.validators import normalize_cn_mobile, validate_printable_in_contract
 
 AccountType = Application.AccountType
 ApplicantType = Application.ApplicantType
@@ -179,6 +179,7 @@ class IdentityForm(StepForm):
         ),
     )
     legal_name = forms.CharField(
+        validators=[validate_printable_in_contract],
         label=_("Legal name"),
         max_length=50,
         help_text=_("As printed on the resident ID card."),
@@ -258,6 +259,7 @@ class BusinessForm(StepForm):
     save_together = (("province", "city", "district"),)
 
     business_name = forms.CharField(
+        validators=[validate_printable_in_contract],
         label=_("Business name"),
         max_length=100,
         help_text=_(
@@ -269,6 +271,7 @@ class BusinessForm(StepForm):
     city = RegionChoiceField(label=_("City"))
     district = RegionChoiceField(label=_("District"))
     street = forms.CharField(
+        validators=[validate_printable_in_contract],
         label=_("Street address"),
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
@@ -334,12 +337,15 @@ class SettlementForm(StepForm):
         help_text=_("For a bank card the bank is recognised from the number."),
     )
     bank_branch = forms.CharField(
+        validators=[validate_printable_in_contract],
         label=_("Branch"),
         max_length=100,
         required=False,
         help_text=_("The branch where the account was opened, e.g. 上海分行徐汇支行."),
     )
-    account_holder = forms.CharField(label=_("Account holder"), max_length=100)
+    account_holder = forms.CharField(
+        label=_("Account holder"), max_length=100, validators=[validate_printable_in_contract]
+    )
     account_class = forms.TypedChoiceField(
         label=_("Account class"),
         choices=[

@@ -80,6 +80,9 @@ class Contract(models.Model):
     )
     document = models.FileField(storage=private_storage, max_length=200)
     document_sha256 = models.CharField(_("SHA-256 of the contract"), max_length=64)
+    # The particulars and terms exactly as printed in the PDF, shown on the signing page:
+    # later edits to the merchant, its fees or the template change neither.
+    terms = models.JSONField(default=dict, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires"))
     reminded_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
@@ -88,6 +91,7 @@ class Contract(models.Model):
     code_hash = models.CharField(max_length=128, blank=True)
     code_expires_at = models.DateTimeField(null=True, blank=True)
     code_attempts = models.PositiveSmallIntegerField(default=0)
+    code_sends = models.PositiveSmallIntegerField(default=0)
     code_sent_at = models.DateTimeField(null=True, blank=True)
     code_sent_to = models.CharField(max_length=254, blank=True)
 

@@ -51,7 +51,7 @@ class Terminal(models.Model):
         _("terminal ID (TID)"),
         max_length=8,
         unique=True,
-        validators=[RegexValidator(r"^\d{8}$", _("A terminal ID has 8 digits."))],
+        validators=[RegexValidator(r"^[0-9]{8}$", _("A terminal ID has 8 digits."))],
     )
     model = models.CharField(_("model"), max_length=60)
     activation_code = EncryptedTextField(_("activation code"))
@@ -72,6 +72,9 @@ class Terminal(models.Model):
         verbose_name = _("terminal")
         verbose_name_plural = _("terminals")
         ordering = ["-created_at"]
+        permissions = [
+            ("unlock_activation_terminal", _("Can let a merchant try an activation code again")),
+        ]
 
     def __str__(self):
         return f"{self.tid} ({self.serial_number})"

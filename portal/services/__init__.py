@@ -58,6 +58,7 @@ from portal.services.onboarding import (
 from portal.services.terminals import (
     TerminalStateError,
     terminal_activate,
+    terminal_activation_unlock,
     terminal_assign,
     terminal_transition,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "notifications_mark_read",
     "notify",
     "terminal_activate",
+    "terminal_activation_unlock",
     "terminal_assign",
     "terminal_transition",
     "user_language_set",

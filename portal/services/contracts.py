@@ -5,9 +5,11 @@ SHA-256 of the exact PDF offered is recorded when it is made and checked again w
 the signed PDF appends a signature page and a certificate page (the audit trail).
 """
 
+import dataclasses
 import hashlib
 import hmac
 import io
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,25 +19,30 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.template import Context, Template
+from django.template import Context, Template, TemplateSyntaxError, Variable
+from django.template.base import TextNode, VariableNode
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageChops
 
 from portal import contract_pdf, identity, otp, reference
 from portal.models import Application, Contract, ContractTemplate, Merchant, User
 from portal.services.merchants import merchant_transition
 from portal.services.notifications import notify
 from portal.templatetags.portal import percent, yuan
+from portal.validators import fold_width
 
 Status = Contract.Status
+logger = logging.getLogger(__name__)
 # The contract is in Chinese whatever the language of the page: its wording binds.
 CONTRACT_LANGUAGE = "zh-hans"
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_RESEND_AFTER = timedelta(seconds=60)
 CODE_MAX_ATTEMPTS = 5
+# Codes per contract: with 5 tries each, guessing stays hopeless over the signing period.
+CODE_MAX_SENDS = 10
 SIGNATURE_MAX_BYTES = 512 * 1024
 CONSENT_TEXT = _(
     "I have read the whole contract, agree to its terms, and agree to sign it electronically "
@@ -89,6 +96,37 @@ def contract_fields(merchant: Merchant, application: Application | None) -> list
                 (gettext("Same-day settlement surcharge"), percent(schedule.d0_surcharge_rate))
             )
     return rows
+
+
+TEMPLATE_VARIABLES = ("merchant_name", "mid", "legal_name", "acquirer", "support_phone")
+
+
+def contract_template_check(body: str) -> None:
+    """Terms a template may hold: text with sections ("## heading") and the contract's
+    variables, nothing else. A tag (if, include, debug…) would break or leak at approval."""
+    try:
+        template = Template(body)
+    except TemplateSyntaxError as exc:
+        raise ValidationError(
+            _("The terms cannot be read: %(error)s") % {"error": exc}, code="syntax"
+        ) from exc
+    for node in template.nodelist:
+        if isinstance(node, TextNode):
+            continue
+        variable = getattr(getattr(node, "filter_expression", None), "var", None)
+        if (
+            not isinstance(node, VariableNode)
+            or node.filter_expression.filters
+            or not isinstance(variable, Variable)
+            or variable.var not in TEMPLATE_VARIABLES
+        ):
+            raise ValidationError(
+                _("Only these fields may be used in the terms: %(fields)s.")
+                % {"fields": ", ".join(f"{{{{ {name} }}}}" for name in TEMPLATE_VARIABLES)},
+                code="not_allowed",
+            )
+    if not re.search(r"(?m)^##\s*\S", body):
+        raise ValidationError(_("Start each section with a line “## heading”."), code="no_sections")
 
 
 def contract_sections(template: ContractTemplate, context: dict) -> list[tuple[str, list[str]]]:
@@ -146,6 +184,7 @@ def _contract_offer(*, merchant: Merchant, application: Application | None) -> C
                     number=number,
                     merchant=merchant,
                     template=template,
+                    terms={"fields": fields, "sections": sections},
                     document_sha256=hashlib.sha256(pdf).hexdigest(),
                     expires_at=timezone.now() + timedelta(days=settings.CONTRACT_SIGNING_DAYS),
                 )
@@ -194,6 +233,11 @@ def contract_send_code(*, contract: Contract, user: User) -> str:
         locked = Contract.objects.select_for_update().select_related("merchant").get(pk=contract.pk)
         _check_signable(locked, user)
         now = timezone.now()
+        if locked.code_sends >= CODE_MAX_SENDS:
+            raise ContractStateError(
+                _("Too many codes were sent for this contract. Call customer service."),
+                code="too_many_codes",
+            )
         if locked.code_sent_at and now - locked.code_sent_at < CODE_RESEND_AFTER:
             raise ContractStateError(
                 _("A code was sent less than a minute ago. Wait a moment before asking again."),
@@ -207,6 +251,7 @@ def contract_send_code(*, contract: Contract, user: User) -> str:
         locked.code_attempts = 0
         locked.code_sent_at = now
         locked.code_sent_to = recipient.masked
+        locked.code_sends += 1
         locked.save(
             update_fields=[
                 "code_hash",
@@ -214,13 +259,25 @@ def contract_send_code(*, contract: Contract, user: User) -> str:
                 "code_attempts",
                 "code_sent_at",
                 "code_sent_to",
+                "code_sends",
             ]
         )
-        otp.send_code(
-            recipient=recipient,
-            code=code,
-            purpose=gettext("signing contract %(number)s") % {"number": locked.number},
-        )
+        try:
+            otp.send_code(
+                recipient=recipient,
+                code=code,
+                purpose=gettext("signing contract %(number)s") % {"number": locked.number},
+            )
+        except otp.CodeNotSent as exc:
+            # Raised inside the transaction: the new code is rolled back with it.
+            logger.warning("signing code for %s not sent: %s", locked.number, exc)
+            raise ContractStateError(
+                _(
+                    "The code could not be sent just now. Try again in a few minutes, or "
+                    "call customer service."
+                ),
+                code="not_sent",
+            ) from exc
     return recipient.masked
 
 
@@ -245,30 +302,42 @@ def _code_check(contract_pk: int, code: str) -> str:
         contract.save(update_fields=["code_attempts"])
         if contract.code_expires_at <= timezone.now():
             return "code_expired"
-        if not hmac.compare_digest(contract.code_hash, _code_digest(contract, code.strip())):
+        code = fold_width(code).strip()
+        if not (code.isascii() and code.isdigit()) or not hmac.compare_digest(
+            contract.code_hash, _code_digest(contract, code)
+        ):
             return "wrong_code"
         return "ok"
 
 
 def signature_validate(png: bytes) -> bytes:
-    """The drawn signature: a real PNG, of sensible size, with something drawn on it."""
+    """The drawn signature: a real PNG of sensible size with ink on it. Returns it re-encoded
+    from its pixels (what is stored and printed), so nothing else in the upload survives."""
+    refused = ValidationError(_("Draw your signature in the box."), code="bad_signature")
     if not png or len(png) > SIGNATURE_MAX_BYTES:
         raise ValidationError(_("Draw your signature in the box."), code="no_signature")
     try:
-        with Image.open(io.BytesIO(png)) as image:
-            if image.format != "PNG" or image.width * image.height > 4_000_000:
-                raise ValidationError(_("Draw your signature in the box."), code="bad_signature")
+        with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+            if image.width * image.height > 4_000_000:
+                raise refused
             image.load()
-            alpha = image.convert("RGBA").getchannel("A")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ValidationError(_("Draw your signature in the box."), code="bad_signature") from exc
-    drawn = sum(alpha.histogram()[1:])  # pixels not fully transparent
-    if drawn < 50:  # a dot or a slip of the finger is not a signature
+            pixels = image.convert("RGBA")
+    except ValidationError:
+        raise
+    except Exception as exc:  # any decoding failure (bombs, bad chunks): not a signature
+        raise refused from exc
+    # Ink: pixels that are visible and dark. A white or blank canvas has none.
+    alpha = pixels.getchannel("A").point(lambda a: 255 if a > 64 else 0)
+    dark = pixels.convert("L").point(lambda v: 255 if v < 160 else 0)
+    ink = sum(ImageChops.multiply(alpha, dark).histogram()[255:])
+    if ink < 50:  # a dot or a slip of the finger is not a signature
         raise ValidationError(
             _("The signature is empty or too small. Sign with your full name."),
             code="empty_signature",
         )
-    return png
+    clean = io.BytesIO()
+    pixels.save(clean, "PNG", optimize=True)
+    return clean.getvalue()
 
 
 @dataclass(frozen=True)
@@ -301,17 +370,18 @@ def contract_sign(*, contract: Contract, user: User, signing: SigningRequest) ->
         if not identity.holder_name_matches(signing.typed_name, legal_name):
             errors["typed_name"] = [
                 ValidationError(
-                    _("Type your full legal name exactly as on your ID card (%(name)s).")
-                    % {"name": legal_name},
+                    _("Type your full legal name exactly as it is on your ID card."),
                     code="name_mismatch",
                 )
             ]
         try:
-            signature_validate(signing.signature_png)
+            signature = signature_validate(signing.signature_png)
         except ValidationError as exc:
             errors["signature"] = [exc]
         if errors:
             raise ValidationError(errors)
+        # From here on the signature is the re-encoded image, not the bytes as sent.
+        signing = dataclasses.replace(signing, signature_png=signature)
     outcome = _code_check(contract.pk, signing.code)
     if outcome != "ok":
         raise ValidationError({"code": [ValidationError(CODE_ERRORS[outcome], code=outcome)]})
@@ -480,9 +550,14 @@ def contracts_remind_and_expire(*, now=None) -> tuple[int, int]:
         status=Status.PENDING, expires_at__lte=now
     ).select_related("merchant__user"):
         with transaction.atomic():
-            if Contract.objects.filter(pk=contract.pk, status=Status.PENDING).update(
-                status=Status.EXPIRED
-            ):
+            locked = (
+                Contract.objects.select_for_update()
+                .filter(pk=contract.pk, status=Status.PENDING)
+                .first()
+            )
+            if locked is not None:
+                locked.status = Status.EXPIRED
+                locked.save(update_fields=["status"])  # save(): the history records it
                 notify(
                     user=contract.merchant.user,
                     kind="contract_expired",

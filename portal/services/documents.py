@@ -61,7 +61,9 @@ def document_upload(
                 code="not_editable",
             )
         now = timezone.now()
-        locked.documents.filter(slot=slot, replaced_at__isnull=True).update(replaced_at=now)
+        for previous in locked.documents.filter(slot=slot, replaced_at__isnull=True):
+            previous.replaced_at = now
+            previous.save(update_fields=["replaced_at"])  # save(): the history records it
         stored = ApplicationDocument(
             application=locked,
             slot=slot,
@@ -97,7 +99,7 @@ def documents_missing(application: Application) -> list[str]:
     ]
     for request in application.info_requests.filter(
         resolved_at__isnull=True, item__startswith=DOCUMENT_ITEM_PREFIX
-    ):
+    ).select_related("event"):
         slot = request.item.removeprefix(DOCUMENT_ITEM_PREFIX)
         fresh = current.get(slot)
         if (fresh is None or fresh.uploaded_at < request.event.created_at) and slot not in missing:

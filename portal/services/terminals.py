@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import Merchant, Terminal, TerminalEvent, TerminalProduct, User
 from portal.services.merchants import merchant_transition
 from portal.services.notifications import notify
+from portal.validators import fold_width
 
 Status = Terminal.Status
 ACTIVATION_MAX_ATTEMPTS = 5
@@ -132,6 +133,12 @@ def terminal_activate(*, terminal: Terminal, user: User, code: str) -> Terminal:
     even when a try fails)."""
     if terminal.merchant.user_id != user.pk:
         raise TerminalStateError(_("This terminal is not yours."), code="not_yours")
+    if terminal.merchant.status in (Merchant.Status.SUSPENDED, Merchant.Status.CLOSED):
+        raise TerminalStateError(
+            _("This merchant account is suspended; call customer service."),
+            code="merchant_inactive",
+        )
+    code = fold_width(code).strip()
     with transaction.atomic():
         locked = Terminal.objects.select_for_update().get(pk=terminal.pk)
         if locked.status not in Terminal.ACTIVATABLE:
@@ -147,7 +154,8 @@ def terminal_activate(*, terminal: Terminal, user: User, code: str) -> Terminal:
             )
         locked.activation_attempts += 1
         locked.save(update_fields=["activation_attempts"])
-        right = hmac.compare_digest(locked.activation_code, code.strip())
+        # compare_digest needs ASCII: anything else is simply wrong (and counted).
+        right = code.isascii() and hmac.compare_digest(locked.activation_code, code)
     if not right:
         raise ValidationError(
             _("The activation code is not right. It is on the label inside the box."),
@@ -169,4 +177,22 @@ def terminal_activate(*, terminal: Terminal, user: User, code: str) -> Terminal:
             params={"tid": terminal.tid},
             url=reverse("portal:merchant-home"),
         )
+    return terminal
+
+
+def terminal_activation_unlock(*, terminal: Terminal, staff: User) -> Terminal:
+    """Customer service lets a merchant try the activation code again (after checking who
+    they are on the phone). Recorded as a terminal event."""
+    with transaction.atomic():
+        locked = Terminal.objects.select_for_update().get(pk=terminal.pk)
+        locked.activation_attempts = 0
+        locked.save(update_fields=["activation_attempts"])
+        TerminalEvent.objects.create(
+            terminal=locked,
+            from_status=locked.status,
+            to_status=locked.status,
+            actor=staff,
+            note="activation attempts reset",
+        )
+    terminal.refresh_from_db()
     return terminal

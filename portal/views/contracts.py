@@ -10,13 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import services, uploads
 from portal.decorators import customer_required
 from portal.http import client_ip
 from portal.models import Contract
-from portal.services.contracts import CONSENT_TEXT, contract_sections
+from portal.services.contracts import CONSENT_TEXT
 
 Status = Contract.Status
 SIGNATURE_PREFIX = "data:image/png;base64,"
@@ -58,6 +59,7 @@ def _contract_for(request, public_id) -> Contract:
 
 
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("code", "typed_name", "signature")
 @customer_required
 @never_cache
 def contract_detail(request, public_id):
@@ -83,21 +85,11 @@ def contract_detail(request, public_id):
         else:
             messages.success(request, _("Contract signed. Thank you!"))
             return redirect("portal:contract-detail", contract.public_id)
-    application = getattr(contract.merchant, "application", None)
     context = {
         "contract": contract,
         "form": form,
-        "sections": contract_sections(
-            contract.template,
-            {
-                "merchant_name": contract.merchant.name,
-                "mid": contract.merchant.mid,
-                "legal_name": application.legal_name if application else contract.merchant.name,
-                "acquirer": settings.ACQUIRER_NAME,
-                "support_phone": settings.SUPPORT_PHONE,
-            },
-        ),
-        "fields": services.contracts.contract_fields(contract.merchant, application),
+        "sections": contract.terms.get("sections", []),
+        "fields": contract.terms.get("fields", []),
         "signable": contract.status == Status.PENDING,
     }
     return render(request, "portal/contracts/detail.html", context)
@@ -173,11 +165,13 @@ def contract_verify(request):
     posted = request.method == "POST"
     form = VerifyForm(request.POST if posted else None, request.FILES if posted else None)
     result = None
-    if request.method == "POST" and form.is_valid():
+    if posted and uploads.upload_too_large(request):
+        form.add_error(None, _("The file is larger than any contract we issue."))
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("file")
         pdf = None
         if upload is not None:
-            if upload.size > 20 * 1024 * 1024:
+            if upload.size > settings.UPLOAD_MAX_BYTES:
                 form.add_error("file", _("The file is larger than any contract we issue."))
             else:
                 pdf = upload.read()

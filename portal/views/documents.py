@@ -30,7 +30,13 @@ def application_documents(request, public_id):
     if request.method == "POST":
         slot = request.POST.get("slot", "")
         upload = request.FILES.get("file")
-        if slot not in editable:
+        if uploads.upload_too_large(request):
+            messages.error(
+                request,
+                _("The file is larger than %(mb)s MB. Take the photo again at a lower resolution.")
+                % {"mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)},
+            )
+        elif slot not in editable:
             messages.error(request, _("This document cannot be changed now."))
         elif upload is None:
             messages.error(request, _("Choose a photo or a PDF to upload."))
@@ -107,7 +113,10 @@ def document_file(request, public_id):
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
+    # Nothing in the file may run; sandboxing would also stop browsers showing PDFs, which
+    # were already checked for scripts on upload.
+    sandbox = "" if document.content_type == "application/pdf" else "; sandbox"
     response["Content-Security-Policy"] = (
-        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+        f"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'{sandbox}"
     )
     return response

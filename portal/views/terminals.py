@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from portal import selectors, services
@@ -19,6 +20,7 @@ def terminal_list(request):
 
 
 @require_POST
+@sensitive_post_parameters("code")
 @customer_required
 def terminal_activate(request, public_id):
     terminal = get_object_or_404(

@@ -51,7 +51,9 @@
         });
       })
       .catch(function () {
-        status.textContent = send.getAttribute("data-failed") || "";
+        status.textContent = send.getAttribute("data-failed");
+        status.classList.add("text-danger");
+        send.disabled = false;
       })
       .finally(function () {
         // A new code can be asked for after a minute.

@@ -55,7 +55,7 @@ def test_sign_the_contract_receive_the_terminal_and_activate_it(
     code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body)[1]
     field(page, "验证码").fill(code)
     page.get_by_role("button", name="签署合同").click()
-    expect(page.get_by_text("请输入与身份证一致的姓名（李小龙）")).to_be_visible()
+    expect(page.get_by_text("请输入与身份证完全一致的姓名。")).to_be_visible()
     expect(field(page, "验证码")).to_have_value(code)
 
     # with the right name it is signed
