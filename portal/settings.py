@@ -9,7 +9,7 @@ variable.
 """
 
 import os
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import environ
@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
     "axes",
     "simple_history",
     "portal",
@@ -323,6 +324,35 @@ OTP_SMS_SENDER = env.str(
 
 SUPPORT_PHONE = env.str("SUPPORT_PHONE", default="400-800-0000")
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@pos-portal.local")
+
+# ---------------------------------------------------------------------------------------------
+# Settlements
+# ---------------------------------------------------------------------------------------------
+
+
+def env_time(name: str, default: str) -> time:
+    value = env.str(name, default=default)
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a time of day like 23:00, got {value!r}"
+        ) from None
+
+
+# The acquirer this portal settles with: a short code stored on every transaction and payout,
+# so a second acquirer can be added without renumbering anything.
+ACQUIRER_CODE = env.str("ACQUIRER_CODE", default="demo")
+# Transactions after the daily cut-off (Beijing time) count towards the next day.
+SETTLEMENT_CUTOFF = env_time("SETTLEMENT_CUTOFF", "23:00")
+# When a T+1 payout is expected in the merchant's bank account on its settlement day.
+SETTLEMENT_ARRIVAL_TIME = env_time("SETTLEMENT_ARRIVAL_TIME", "10:00")
+# When a D0 (same-day) payout is expected on the day of the transactions it carries.
+SETTLEMENT_D0_ARRIVAL_TIME = env_time("SETTLEMENT_D0_ARRIVAL_TIME", "23:30")
+# A payout not paid this long after its expected arrival is late ("24 小时未到账").
+PAYOUT_LATE_AFTER = timedelta(hours=env.int("PAYOUT_LATE_AFTER_HOURS", default=24))
+# Imports of reconciliation files insert this many staging lines per batch.
+RECONCILIATION_BATCH_SIZE = env.int("RECONCILIATION_BATCH_SIZE", default=5000)
 
 # ---------------------------------------------------------------------------------------------
 # API

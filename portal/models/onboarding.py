@@ -1,9 +1,10 @@
 import uuid
+from datetime import time
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -68,6 +69,24 @@ class FeeSchedule(models.Model):
         default=Decimal("0"),
         validators=RATE_VALIDATORS,
     )
+    # D0 is bounded: past the daily limit, or outside the window (Beijing time), a
+    # transaction falls back to T+1 and carries no surcharge.
+    d0_daily_limit = models.DecimalField(
+        _("D0 daily limit (CNY)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal("50000.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Sales above this per day settle T+1. Empty means no limit."),
+    )
+    d0_window_start = models.TimeField(_("D0 window opens"), default=time(0, 0))
+    d0_window_end = models.TimeField(
+        _("D0 window closes"),
+        default=time(22, 0),
+        help_text=_("Sales from this time until midnight settle T+1."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -99,6 +118,10 @@ class FeeSchedule(models.Model):
             models.CheckConstraint(
                 condition=Q(debit_cap__isnull=True) | Q(debit_cap__gte=0),
                 name="portal_feeschedule_cap_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(d0_window_start__lt=F("d0_window_end")),
+                name="portal_feeschedule_d0_window_ordered",
             ),
         ]
 

@@ -1,0 +1,424 @@
+"""State changes of the ledger: recording transactions, assembling payouts, moving a payout
+through its statuses, and keeping the business-day calendar. Views, the admin, tasks and
+commands call these; nothing else writes these tables."""
+
+import logging
+from datetime import date, datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.models import Merchant, User
+from settlements import calendar, ledger
+from settlements.acquirer_data import AcquirerDataError, TransactionData
+from settlements.models import (
+    CalendarDay,
+    CalendarYear,
+    Cycle,
+    Discrepancy,
+    Payout,
+    PayoutEvent,
+    Transaction,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class PayoutTransitionError(ValidationError):
+    pass
+
+
+# -- Transactions -------------------------------------------------------------------------------
+
+
+def transaction_record(
+    *, data: TransactionData, acquirer: str | None = None
+) -> tuple[Transaction, bool]:
+    """Record a transaction the acquirer reported; returns (transaction, created).
+
+    The portal computes the fee from the merchant's fee schedule and flags a difference from
+    the acquirer's. Safe to repeat: (acquirer, id) is unique, and a repeat only attaches the
+    payout once the acquirer names one. Raises ``AcquirerDataError`` for a merchant the portal
+    does not know.
+    """
+    acquirer = acquirer or settings.ACQUIRER_CODE
+    existing = Transaction.objects.filter(acquirer=acquirer, acquirer_id=data.id).first()
+    if existing is not None:
+        if _attach_payout(existing, data.payout_id):
+            existing.refresh_from_db(fields=["payout", "acquirer_payout_id"])
+        return existing, False
+
+    merchant = Merchant.objects.select_related("fee_schedule").filter(mid=data.merchant_id).first()
+    if merchant is None:
+        raise AcquirerDataError("merchant_id", f"no merchant {data.merchant_id} in the portal")
+    schedule = merchant.fee_schedule
+    if schedule is None:
+        raise AcquirerDataError("merchant_id", f"merchant {data.merchant_id} has no fee schedule")
+    approved = data.status == Transaction.Status.APPROVED
+
+    with transaction.atomic():
+        original = None
+        if data.original_id:
+            original = Transaction.objects.filter(
+                acquirer=acquirer, acquirer_id=data.original_id, merchant=merchant
+            ).first()
+        cycle, settlement_date = Cycle.T1, None
+        if approved:
+            d0_used = ledger.ZERO
+            if schedule.settlement_cycle == Cycle.D0 and data.type == Transaction.Type.SALE:
+                # One writer at a time per merchant, or two sales could both fit the D0 limit.
+                Merchant.objects.select_for_update().filter(pk=merchant.pk).exists()
+                d0_used = _d0_used(merchant, calendar.local(data.occurred_at).date())
+            cycle, settlement_date = calendar.settlement_for(
+                schedule,
+                data.occurred_at,
+                amount=abs(data.amount) if data.type == Transaction.Type.SALE else ledger.ZERO,
+                d0_used=d0_used,
+            )
+        record = transaction_build(
+            data,
+            acquirer=acquirer,
+            merchant=merchant,
+            original=original,
+            cycle=cycle,
+            settlement_date=settlement_date,
+        )
+        record.payout = (
+            Payout.objects.filter(acquirer=acquirer, acquirer_id=data.payout_id).first()
+            if data.payout_id
+            else None
+        )
+        try:
+            with transaction.atomic():
+                record.save(force_insert=True)
+        except IntegrityError:
+            # Another worker recorded the same transaction a moment ago.
+            return Transaction.objects.get(acquirer=acquirer, acquirer_id=data.id), False
+        _link_early_undoings(record)
+    if record.fee_mismatch:
+        logger.info(
+            "Fee mismatch on transaction %s: portal %s, acquirer %s",
+            data.id,
+            record.fee,
+            record.acquirer_fee,
+        )
+    return record, True
+
+
+def transaction_build(
+    data: TransactionData,
+    *,
+    acquirer: str,
+    merchant: Merchant,
+    original: Transaction | None,
+    cycle: str,
+    settlement_date: date | None,
+) -> Transaction:
+    """The unsaved ``Transaction`` for what the acquirer reported: the fee from the merchant's
+    schedule for this cycle, the acquirer's fee in the signed convention beside it, and the
+    mismatch flag. ``transaction_record`` and the demo's bulk loader both save these."""
+    amounts = ledger.transaction_amounts(
+        merchant.fee_schedule,
+        type=data.type,
+        channel=data.channel,
+        amount=data.amount,
+        approved=data.status == Transaction.Status.APPROVED,
+        cycle=cycle,
+        original_fee=original.fee if original is not None else None,
+    )
+    acquirer_fee = abs(data.fee) if data.type == Transaction.Type.SALE else -abs(data.fee)
+    return Transaction(
+        acquirer=acquirer,
+        acquirer_id=data.id,
+        merchant=merchant,
+        tid=data.terminal_id,
+        type=data.type,
+        original=original,
+        original_acquirer_id=data.original_id,
+        channel=data.channel,
+        amount=amounts.amount,
+        fee=amounts.fee,
+        acquirer_fee=acquirer_fee,
+        net=amounts.net,
+        fee_mismatch=amounts.fee != acquirer_fee,
+        card_masked=data.card_masked,
+        card_last4=data.card_last4,
+        rrn=data.rrn,
+        trace_no=data.trace_no,
+        batch_no=data.batch_no,
+        auth_code=data.auth_code,
+        status=data.status,
+        occurred_at=data.occurred_at,
+        settlement_cycle=cycle,
+        settlement_date=settlement_date,
+        acquirer_payout_id=data.payout_id,
+    )
+
+
+def _link_early_undoings(sale: Transaction) -> None:
+    """A void, reversal or refund that arrived before its sale finds it now. A void or
+    reversal still in no payout then returns exactly the sale's fee, as it would have had the
+    sale come first."""
+    waiting = Transaction.objects.select_for_update().filter(
+        acquirer=sale.acquirer,
+        merchant=sale.merchant,
+        original_acquirer_id=sale.acquirer_id,
+        original__isnull=True,
+    )
+    for undoing in waiting:
+        undoing.original = sale
+        fields = ["original", "updated_at"]
+        if (
+            undoing.type in (Transaction.Type.VOID, Transaction.Type.REVERSAL)
+            and undoing.is_approved
+            and undoing.payout_id is None
+        ):
+            undoing.fee = -abs(sale.fee)
+            undoing.net = undoing.amount - undoing.fee
+            undoing.fee_mismatch = undoing.fee != undoing.acquirer_fee
+            fields += ["fee", "net", "fee_mismatch"]
+        undoing.save(update_fields=fields)
+
+
+def _d0_used(merchant: Merchant, day: date):
+    # What already settles D0 that day, net of voids and refunds: an undone sale frees its
+    # share of the limit.
+    return (
+        Transaction.objects.filter(
+            merchant=merchant,
+            status=Transaction.Status.APPROVED,
+            settlement_cycle=Cycle.D0,
+            settlement_date=day,
+        ).aggregate(total=Sum("amount"))["total"]
+        or ledger.ZERO
+    )
+
+
+def _attach_payout(record: Transaction, payout_id: str) -> bool:
+    if not payout_id or record.payout_id:
+        return False
+    payout = Payout.objects.filter(acquirer=record.acquirer, acquirer_id=payout_id).first()
+    return bool(
+        Transaction.objects.filter(pk=record.pk, payout__isnull=True).update(
+            payout=payout, acquirer_payout_id=payout_id
+        )
+    )
+
+
+# -- Payouts ------------------------------------------------------------------------------------
+
+
+def payout_assemble(
+    *,
+    merchant: Merchant,
+    settlement_date: date,
+    cycle: str = Cycle.T1,
+    acquirer: str | None = None,
+    acquirer_id: str = "",
+    adjustment=ledger.ZERO,
+    now: datetime | None = None,
+) -> Payout | None:
+    """Gather the merchant's approved transactions for one settlement date and cycle that no
+    payout carries yet into a new scheduled payout whose totals are their sums.
+
+    This is what an acquirer does at its daily cut-off; the portal uses it for demo data and
+    for acquirers that leave payout composition to it. Returns None when there is nothing to
+    pay. Safe to repeat: transactions already in a payout are never taken twice.
+    """
+    acquirer = acquirer or settings.ACQUIRER_CODE
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Transaction.objects.select_for_update()
+            .not_in_payout()
+            .filter(
+                acquirer=acquirer,
+                merchant=merchant,
+                settlement_date=settlement_date,
+                settlement_cycle=cycle,
+            )
+            .order_by("pk")
+            .values_list("pk", "amount", "fee")
+        )
+        if not rows:
+            return None
+        totals = ledger.payout_totals(((amount, fee) for _pk, amount, fee in rows), adjustment)
+        if not acquirer_id:
+            earlier = Payout.objects.filter(
+                merchant=merchant, settlement_date=settlement_date, cycle=cycle
+            ).count()
+            acquirer_id = (
+                f"PO{settlement_date:%Y%m%d}{merchant.mid}{cycle.upper()}{earlier + 1:02d}"
+            )
+        application = getattr(merchant, "application", None)
+        payout = Payout.objects.create(
+            acquirer=acquirer,
+            acquirer_id=acquirer_id,
+            merchant=merchant,
+            settlement_date=settlement_date,
+            cycle=cycle,
+            gross_amount=totals.gross,
+            fee_amount=totals.fee,
+            adjustment_amount=totals.adjustment,
+            net_amount=totals.net,
+            transaction_count=totals.count,
+            expected_at=calendar.expected_arrival(settlement_date, cycle),
+            account_masked=application.account_number_masked if application else "",
+            bank_name=application.bank_name if application else "",
+            acquirer_updated_at=now,
+        )
+        Transaction.objects.filter(pk__in=[pk for pk, _a, _f in rows]).update(
+            payout=payout, acquirer_payout_id=acquirer_id
+        )
+        PayoutEvent.objects.create(
+            payout=payout,
+            to_status=payout.status,
+            source=PayoutEvent.Source.PORTAL,
+            occurred_at=now,
+        )
+    return payout
+
+
+def payout_apply_status(
+    *,
+    payout: Payout,
+    status: str,
+    seen_at: datetime,
+    source: str = PayoutEvent.Source.ACQUIRER,
+    reason_code: str = "",
+    reason: str = "",
+    actor: User | None = None,
+    bank_reference: str = "",
+    paid_at: datetime | None = None,
+) -> bool:
+    """Move a payout to ``status`` as reported at ``seen_at``, with an event on its timeline.
+
+    Returns True when something changed. Safe to repeat and to receive out of order: a report
+    no newer than the last one applied is ignored, and repeating the current status changes
+    nothing. Refuses a move ``Payout.ALLOWED_TRANSITIONS`` does not list.
+    """
+    if status not in Payout.Status.values:
+        raise PayoutTransitionError(_("“%(status)s” is not a payout status.") % {"status": status})
+    reason_code = (reason_code or "").strip()[:40]
+    reason = (reason or "").strip()[:255]
+    with transaction.atomic():
+        current = Payout.objects.select_for_update().get(pk=payout.pk)
+        if current.acquirer_updated_at and seen_at <= current.acquirer_updated_at:
+            return False
+        if status == current.status:
+            changed = Payout.objects.filter(pk=current.pk, status=current.status).update(
+                acquirer_updated_at=seen_at, reason_code=reason_code, reason=reason
+            )
+            _copy_fields(payout, Payout.objects.get(pk=current.pk))
+            return bool(changed) and (reason_code, reason) != (current.reason_code, current.reason)
+        if status not in Payout.ALLOWED_TRANSITIONS[current.status]:
+            raise PayoutTransitionError(
+                _("A payout cannot go from “%(from)s” to “%(to)s”.")
+                % {"from": current.get_status_display(), "to": Payout.Status(status).label}
+            )
+        fields = {
+            "status": status,
+            "reason_code": "" if status == Payout.Status.PAID else reason_code,
+            "reason": "" if status == Payout.Status.PAID else reason,
+            "acquirer_updated_at": seen_at,
+            "updated_at": timezone.now(),
+        }
+        if status == Payout.Status.PAID:
+            fields["paid_at"] = paid_at or seen_at
+            fields["bank_reference"] = bank_reference or current.bank_reference
+        updated = Payout.objects.filter(pk=current.pk, status=current.status).update(**fields)
+        if not updated:  # pragma: no cover - the row lock above makes this a can't-happen
+            return False
+        PayoutEvent.objects.create(
+            payout=current,
+            from_status=current.status,
+            to_status=status,
+            reason_code=fields["reason_code"],
+            reason=fields["reason"],
+            source=source,
+            actor=actor,
+            occurred_at=seen_at,
+        )
+        _copy_fields(payout, Payout.objects.get(pk=current.pk))
+    return True
+
+
+def _copy_fields(target: Payout, source: Payout) -> None:
+    for field in Payout._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+
+
+# -- Business-day calendar ----------------------------------------------------------------------
+
+
+def calendar_seed_from_library(*, years: list[int] | None = None) -> list[int]:
+    """Add the holidays and adjusted working days chinese-calendar knows for every year the
+    calendar has no data for yet; returns the years added.
+
+    Safe to repeat: a year already present, whether from the library or entered by staff,
+    is left exactly as it is.
+    """
+    known = calendar.library_calendar()
+    wanted = sorted(set(known) if years is None else set(years) & set(known))
+    present = set(CalendarYear.objects.filter(year__in=wanted).values_list("year", flat=True))
+    added = []
+    for year in wanted:
+        if year in present:
+            continue
+        with transaction.atomic():
+            _year, created = CalendarYear.objects.get_or_create(
+                year=year, defaults={"source": CalendarYear.Source.LIBRARY}
+            )
+            if not created:
+                continue
+            CalendarDay.objects.bulk_create(
+                [
+                    CalendarDay(
+                        date=day,
+                        kind=kind,
+                        name=name,
+                        name_en=name_en,
+                        source=CalendarYear.Source.LIBRARY,
+                    )
+                    for day, kind, name, name_en in sorted(known[year])
+                ],
+                ignore_conflicts=True,
+            )
+            added.append(year)
+    if added:
+        calendar.forget_calendar()
+    return added
+
+
+def calendar_day_saved(*, day: CalendarDay) -> None:
+    """After staff add or edit a day: its year counts as known from now on, and the cached
+    calendar is dropped. Safe to repeat."""
+    CalendarYear.objects.get_or_create(
+        year=day.date.year, defaults={"source": CalendarYear.Source.STAFF}
+    )
+    calendar.forget_calendar()
+
+
+def calendar_missing_years(*, around: date | None = None) -> list[int]:
+    """This year and next, where the calendar has no data for them (shown to staff)."""
+    year = (around or timezone.localdate()).year
+    wanted = {year, year + 1}
+    present = set(CalendarYear.objects.filter(year__in=wanted).values_list("year", flat=True))
+    return sorted(wanted - present)
+
+
+# -- Reconciliation discrepancies ---------------------------------------------------------------
+
+
+def discrepancy_resolve(*, discrepancy_ids: list[int], user: User, note: str = "") -> int:
+    """Mark open discrepancies as cleared by ``user``; returns how many were still open.
+
+    Safe to repeat: one already resolved keeps its first resolver, time and note.
+    """
+    return Discrepancy.objects.filter(pk__in=discrepancy_ids, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolved_by=user, resolution_note=note.strip()[:2000]
+    )
