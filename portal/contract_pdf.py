@@ -121,7 +121,7 @@ def register_font() -> str:
                 )
             # TTFont embeds only the glyphs a document uses (subsetting is ReportLab's default).
             pdfmetrics.registerFont(_EmbeddedTTFont(FONT_NAME, str(FONT_PATH)))
-            # Bold markup maps to the same face; headings use _FauxBoldParagraph instead.
+            # Bold markup maps to the same face; headings use FauxBoldParagraph instead.
             pdfmetrics.registerFontFamily(
                 FONT_NAME, normal=FONT_NAME, bold=FONT_NAME, italic=FONT_NAME, boldItalic=FONT_NAME
             )
@@ -134,7 +134,7 @@ def register_font() -> str:
 
 
 @functools.cache
-def _styles() -> dict[str, ParagraphStyle]:
+def pdf_styles() -> dict[str, ParagraphStyle]:
     font = register_font()
     body = ParagraphStyle(
         "contract-body",
@@ -186,7 +186,7 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-class _FauxBoldParagraph(Paragraph):
+class FauxBoldParagraph(Paragraph):
     """Paragraph drawn with fill+stroke text, a synthetic bold.
 
     A real bold face would double the bundled font's size (~2.9 MB each); stroking the outline
@@ -204,15 +204,18 @@ class _FauxBoldParagraph(Paragraph):
         canv.restoreState()
 
 
-def _text(value: str) -> str:
+def paragraph_text(value: str) -> str:
     """Escape caller text for Paragraph markup and keep its line breaks."""
     return escape(value).replace("\n", "<br/>")
 
 
-def _key_value_table(rows: list[tuple[str, str]], *, label_width: float) -> Table:
-    styles = _styles()
+def key_value_table(rows: list[tuple[str, str]], *, label_width: float) -> Table:
+    styles = pdf_styles()
     data = [
-        [Paragraph(_text(label), styles["cell-label"]), Paragraph(_text(value), styles["cell"])]
+        [
+            Paragraph(paragraph_text(label), styles["cell-label"]),
+            Paragraph(paragraph_text(value), styles["cell"]),
+        ]
         for label, value in rows
     ]
     available = PAGE_SIZE[0] - 2 * MARGIN_X
@@ -283,7 +286,7 @@ def _draw_footer_rule(canv: Canvas) -> None:
     canv.line(MARGIN_X, MARGIN_BOTTOM - 6 * mm, width - MARGIN_X, MARGIN_BOTTOM - 6 * mm)
 
 
-def _footer(left_text: str, page_label: str) -> Callable[[Canvas, int, int], None]:
+def page_footer(left_text: str, page_label: str) -> Callable[[Canvas, int, int], None]:
     """Footer with `left_text` and `page_label` formatted with {page} and {pages}."""
 
     def draw(canv: Canvas, page_number: int, page_count: int) -> None:
@@ -319,13 +322,14 @@ def _contract_header(title: str, number: str) -> Callable[[Canvas, SimpleDocTemp
     return draw
 
 
-def _build(
+def build_pdf(
     flowables: list,
     *,
     title: str,
     subject: str,
     page_label: Callable[[Canvas, int, int], None],
     on_page: Callable[[Canvas, SimpleDocTemplate], None] | None = None,
+    lang: str = "zh-CN",
 ) -> bytes:
     font = register_font()
     buffer = BytesIO()
@@ -341,7 +345,7 @@ def _build(
         author=PDF_CREATOR,
         creator=PDF_CREATOR,
         producer=PDF_PRODUCER,
-        lang="zh-CN",
+        lang=lang,
         # invariant fixes the creation date and the document /ID, so equal input → equal bytes.
         invariant=1,
         pageCompression=1,
@@ -377,30 +381,30 @@ def render_contract(
     settlement account, fee rates …); `sections` are (heading, paragraphs) and are numbered
     第一条, 第二条 … with paragraphs 1.1, 1.2 ….
     """
-    styles = _styles()
+    styles = pdf_styles()
     story: list = [
-        _FauxBoldParagraph(_text(title), styles["title"]),
-        Paragraph(_text(f"合同编号：{number}"), styles["subtitle"]),
+        FauxBoldParagraph(paragraph_text(title), styles["title"]),
+        Paragraph(paragraph_text(f"合同编号：{number}"), styles["subtitle"]),
     ]
     if fields:
-        story += [_key_value_table(fields, label_width=38 * mm), Spacer(1, 6 * mm)]
+        story += [key_value_table(fields, label_width=38 * mm), Spacer(1, 6 * mm)]
     for section_number, (heading, paragraphs) in enumerate(sections, start=1):
         ordinal = _chinese_ordinal(section_number)
-        heading_flowable = _FauxBoldParagraph(
-            _text(f"第{ordinal}条\u3000{heading}"), styles["heading"]
+        heading_flowable = FauxBoldParagraph(
+            paragraph_text(f"第{ordinal}条\u3000{heading}"), styles["heading"]
         )
         body = [
-            Paragraph(f"{section_number}.{index}\u3000{_text(text)}", styles["body"])
+            Paragraph(f"{section_number}.{index}\u3000{paragraph_text(text)}", styles["body"])
             for index, text in enumerate(paragraphs, start=1)
         ]
         # A heading never ends a page alone.
         story.append(KeepTogether([heading_flowable, *body[:1]]))
         story += body[1:]
-    return _build(
+    return build_pdf(
         story,
         title=title,
         subject=f"合同编号：{number}",
-        page_label=_footer(footer, "第 {page} 页 / 共 {pages} 页"),
+        page_label=page_footer(footer, "第 {page} 页 / 共 {pages} 页"),
         on_page=_contract_header(title, number),
     )
 
@@ -491,7 +495,7 @@ def _render_annex(
     audit: list[tuple[str, str]],
     certificate_title: str,
 ) -> bytes:
-    styles = _styles()
+    styles = pdf_styles()
     signature_box = Table(
         [[_signature_image(signature_png)]],
         colWidths=[SIGNATURE_MAX_WIDTH + 12 * mm],
@@ -509,9 +513,11 @@ def _render_annex(
         )
     )
     story: list = [
-        _FauxBoldParagraph("签署页", styles["title"]),
+        FauxBoldParagraph("签署页", styles["title"]),
         Paragraph(
-            _text(f"本页为《{contract_title}》的签署页" if contract_title else "本页为合同签署页"),
+            paragraph_text(
+                f"本页为《{contract_title}》的签署页" if contract_title else "本页为合同签署页"
+            ),
             styles["subtitle"],
         ),
         Paragraph("签约方已阅读并同意本协议全部条款，并以电子签名方式签署如下：", styles["body"]),
@@ -520,18 +526,18 @@ def _render_annex(
         Spacer(1, 2 * mm),
         signature_box,
         Spacer(1, 6 * mm),
-        Paragraph(_text(f"签约方：{signer_name}"), styles["body"]),
-        Paragraph(_text(f"签署时间：{signed_at_text}"), styles["body"]),
+        Paragraph(paragraph_text(f"签约方：{signer_name}"), styles["body"]),
+        Paragraph(paragraph_text(f"签署时间：{signed_at_text}"), styles["body"]),
         PageBreak(),
-        _FauxBoldParagraph(_text(certificate_title), styles["title"]),
+        FauxBoldParagraph(paragraph_text(certificate_title), styles["title"]),
         Spacer(1, 4 * mm),
-        _key_value_table(audit, label_width=34 * mm),
+        key_value_table(audit, label_width=34 * mm),
     ]
-    return _build(
+    return build_pdf(
         story,
         title=certificate_title,
         subject=certificate_title,
-        page_label=_footer(certificate_title, "附页 第 {page} 页 / 共 {pages} 页"),
+        page_label=page_footer(certificate_title, "附页 第 {page} 页 / 共 {pages} 页"),
     )
 
 

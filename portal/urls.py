@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import api, views
+from settlements import api as settlements_api
 
 admin.site.site_header = _("POS Merchant Portal administration")
 admin.site.site_title = _("POS Merchant Portal")
@@ -76,6 +77,24 @@ portal_patterns = [
 
 api_v1_patterns = [
     path("me/", api.MeView.as_view(), name="me"),
+    path("dashboard/", settlements_api.DashboardView.as_view(), name="dashboard"),
+    path("transactions/", settlements_api.TransactionListView.as_view(), name="transaction-list"),
+    path(
+        "transactions/<uuid:public_id>/",
+        settlements_api.TransactionDetailView.as_view(),
+        name="transaction-detail",
+    ),
+    path("payouts/", settlements_api.PayoutListView.as_view(), name="payout-list"),
+    path(
+        "payouts/<uuid:public_id>/",
+        settlements_api.PayoutDetailView.as_view(),
+        name="payout-detail",
+    ),
+    path(
+        "payouts/<uuid:public_id>/transactions/",
+        settlements_api.PayoutTransactionListView.as_view(),
+        name="payout-transactions",
+    ),
     path("applications/", api.ApplicationListView.as_view(), name="application-list"),
     path(
         "applications/<uuid:public_id>/",
@@ -86,6 +105,7 @@ api_v1_patterns = [
 
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
+    path("", include("settlements.urls")),
     path("accounts/", include((account_patterns, "accounts"))),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", views.set_language, name="set_language"),

@@ -3,6 +3,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.utils.translation import get_language
 
 from portal import onboarding
 
@@ -22,6 +23,17 @@ def yuan(value) -> str:
         return ""
     amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return f"¥{amount:,.2f}"
+
+
+@register.filter
+def yuan_short(value) -> str:
+    """A chart's scale: ¥5,000 · ¥2万 in Chinese, ¥20k in English."""
+    amount = Decimal(value or 0)
+    if amount >= 10_000:
+        if (get_language() or "").startswith("zh"):
+            return f"¥{amount / 10_000:.4g}万"
+        return f"¥{amount / 1_000:.4g}k"
+    return f"¥{amount:,.0f}"
 
 
 @register.filter

@@ -13,6 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal import forms, health, selectors, services
 from portal.decorators import customer_required
+from portal.models import Merchant
+from settlements import charts
+from settlements import selectors as settlement_selectors
+
+# Merchants who take (or took) payments see their money first.
+TRADING_STATUSES = {Merchant.Status.ACTIVE, Merchant.Status.SUSPENDED, Merchant.Status.CLOSED}
 
 
 @require_GET
@@ -121,6 +127,9 @@ def merchant_home(request):
         "contract": contract,
         "terminals": terminals,
     }
+    if merchant and merchant.status in TRADING_STATUSES:
+        dashboard = settlement_selectors.dashboard_summary(merchant=merchant)
+        context.update(dashboard=dashboard, chart=charts.daily_chart(dashboard.series))
     return render(request, "merchant/home.html", context)
 
 
