@@ -30,6 +30,10 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.view_terminal",
         # Customer service lets a merchant on the phone retry a terminal's activation code.
         "portal.unlock_activation_terminal",
+        # "Where is my money?": the transactions and payouts a merchant asks about.
+        "settlements.view_transaction",
+        "settlements.view_payout",
+        "settlements.view_calendarday",
     ],
     # Suspends and reinstates merchants; reads applications for investigations.
     "risk": [
@@ -41,6 +45,8 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.view_contract",
         "portal.view_terminal",
         "portal.export_merchant_file",
+        "settlements.view_transaction",
+        "settlements.view_payout",
     ],
     # Keeps the catalogue and its prices, watches payouts, ships terminals.
     "finance": [
@@ -62,6 +68,18 @@ STAFF_GROUPS: dict[str, list[str]] = {
         "portal.add_terminal",
         "portal.change_terminal",
         "portal.unlock_activation_terminal",
+        # Settlements: the ledger is read-only; finance keeps the calendar and reconciles.
+        "settlements.view_transaction",
+        "settlements.view_payout",
+        "settlements.view_calendaryear",
+        "settlements.view_calendarday",
+        "settlements.add_calendarday",
+        "settlements.change_calendarday",
+        "settlements.delete_calendarday",
+        "settlements.view_reconciliationrun",
+        "settlements.add_reconciliationrun",
+        "settlements.view_discrepancy",
+        "settlements.change_discrepancy",
     ],
 }
 
