@@ -403,3 +403,35 @@ def make_merchant_active(merchant: Merchant, *, staff: User, serial: str, tid: s
     )
     terminal.refresh_from_db()
     services.terminal_activate(terminal=terminal, user=merchant.user, code=terminal.activation_code)
+
+
+def add_terminal(
+    merchant: Merchant, *, staff: User, product_code: str, serial: str, tid: str, model: str
+) -> Terminal:
+    """One more terminal for a merchant, assigned, shipped and activated through the services
+    like the first. A terminal with this TID already there is returned as it is."""
+    existing = Terminal.objects.filter(tid=tid).first()
+    if existing is not None:
+        return existing
+    terminal = services.terminal_assign(
+        merchant=merchant,
+        product=TerminalProduct.objects.get(code=product_code),
+        serial_number=serial,
+        tid=tid,
+        model=model,
+        actor=staff,
+    )
+    services.terminal_transition(
+        terminal=terminal, to_status=Terminal.Status.READY_TO_SHIP, actor=staff
+    )
+    services.terminal_transition(
+        terminal=terminal,
+        to_status=Terminal.Status.SHIPPED,
+        actor=staff,
+        carrier="顺丰速运",
+        tracking_number=f"SF{tid}0000",
+    )
+    terminal.refresh_from_db()
+    return services.terminal_activate(
+        terminal=terminal, user=merchant.user, code=terminal.activation_code
+    )

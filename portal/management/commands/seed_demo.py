@@ -7,6 +7,7 @@ from django.utils import timezone
 from portal import demo
 from portal.contract_defaults import default_template_ensure
 from portal.models import ContractTemplate, Merchant, User
+from settlements import demo as settlements_demo
 
 # Printed by the command and by `make run`; never valid outside a demo database.
 DEMO_PASSWORD = "demo-pass-2026"
@@ -14,6 +15,11 @@ STAFF_GROUPS = ["reviewer", "support", "risk", "finance"]
 DEMO_MERCHANT_MOBILE = "13800138000"
 DEMO_MERCHANT_EMAIL = "merchant@demo.pos-portal.local"
 DEMO_MERCHANT_NAME = "演示便利店 Demo Store"
+# The demo merchant's second and third terminals: (serial, TID, product, model).
+DEMO_TERMINALS = [
+    ("DEMO00000002", "10000002", "smart", "DEMO-S1"),
+    ("DEMO00000003", "10000003", "qr-stand", "DEMO-Q1"),
+]
 
 
 class Command(BaseCommand):
@@ -43,8 +49,10 @@ class Command(BaseCommand):
             reviewer = User.objects.get(username="reviewer")
             today = timezone.localdate()
             logins.append(self.seed_merchant(reviewer=reviewer, today=today))
+            traffic = self.seed_traffic()
             logins += demo.seed_applications(reviewer=reviewer, today=today, password=DEMO_PASSWORD)
         self.print_logins(logins)
+        self.print_traffic(traffic)
 
     def seed_superuser(self) -> tuple[str, str]:
         self.upsert_user(
@@ -82,12 +90,34 @@ class Command(BaseCommand):
         )
         return (DEMO_MERCHANT_MOBILE, f"active merchant {merchant.mid}, /merchant/")
 
+    def seed_traffic(self) -> dict[str, int]:
+        """Three terminals and ninety days of payments and payouts, or what is missing since
+        the last run."""
+        merchant = Merchant.objects.get(user__mobile=DEMO_MERCHANT_MOBILE)
+        finance = User.objects.get(username="finance")
+        for serial, tid, product, model in DEMO_TERMINALS:
+            demo.add_terminal(
+                merchant, staff=finance, product_code=product, serial=serial, tid=tid, model=model
+            )
+        return settlements_demo.seed_settlements(merchant=merchant)
+
     def upsert_user(self, username: str, **fields) -> User:
         user, _created = User.objects.update_or_create(username=username, defaults=fields)
         user.set_password(DEMO_PASSWORD)
         user.is_active = True
         user.save()
         return user
+
+    def print_traffic(self, traffic: dict[str, int]) -> None:
+        added = (
+            f"this run added {traffic['transactions']:,} and {traffic['payouts']:,}"
+            if traffic["transactions"] or traffic["payouts"]
+            else "up to date"
+        )
+        self.stdout.write(
+            f"  demo traffic: {traffic['transactions_total']:,} transactions, "
+            f"{traffic['payouts_total']:,} payouts ({traffic['late']} late); {added}"
+        )
 
     def print_logins(self, logins: list[tuple[str, str]]) -> None:
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
