@@ -33,6 +33,11 @@ run: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(BIN)/pytest
 
+# Timings of the ledger at volume (100 000 transactions; BENCH_ROWS=… to change), printed as a
+# table. Uses a throw-away database: SQLite, or PostgreSQL when DATABASE_URL is set.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/settlements.py
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
