@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from portal.models import FeeSchedule, Merchant, User
@@ -66,8 +67,9 @@ class Transaction(models.Model):
     UNDOING_TYPES = frozenset({Type.REFUND, Type.REVERSAL, Type.VOID})
 
     class Status(models.TextChoices):
-        APPROVED = "approved", _("Approved")
-        DECLINED = "declined", _("Declined")
+        # A card payment's result reads 成功/失败 in Chinese, not an application's 已批准/已拒绝.
+        APPROVED = "approved", pgettext_lazy("transaction result", "Approved")
+        DECLINED = "declined", pgettext_lazy("transaction result", "Declined")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     acquirer = models.CharField(_("acquirer"), max_length=20)

@@ -145,14 +145,15 @@ def test_the_compiled_catalogue_matches_its_source():
 
 
 def parse_po(path: Path) -> dict[str, tuple[str, bool]]:
-    """msgid → (msgstr, fuzzy) for a .po file; plural entries are keyed "singular\\x00plural"."""
+    """msgid → (msgstr, fuzzy) for a .po file; plural entries are keyed "singular\\x00plural",
+    entries with a context "context\\x04msgid"."""
     entries = {}
     for block in path.read_text(encoding="utf-8").split("\n\n"):
         lines = block.splitlines()
         fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in lines)
         fields, current = {}, None
         for line in lines:
-            if match := re.match(r'(msgid_plural|msgid|msgstr(?:\[0\])?) "(.*)"$', line):
+            if match := re.match(r'(msgctxt|msgid_plural|msgid|msgstr(?:\[0\])?) "(.*)"$', line):
                 current = match.group(1)
                 fields[current] = unescape(match.group(2))
             elif line.startswith('"') and current:
@@ -160,6 +161,9 @@ def parse_po(path: Path) -> dict[str, tuple[str, bool]]:
         if not fields.get("msgid"):
             continue  # the header
         msgid = fields["msgid"]
+        if "msgctxt" in fields:
+            # Stored in the .mo as "context\x04msgid", so the compiled lookup finds it.
+            msgid = fields["msgctxt"] + "\x04" + msgid
         if "msgid_plural" in fields:
             msgid += "\x00" + fields["msgid_plural"]
         entries[msgid] = (fields.get("msgstr", fields.get("msgstr[0]", "")), fuzzy)
