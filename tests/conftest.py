@@ -7,7 +7,10 @@ is skipped with the reason, unless ``PORTAL_REQUIRE`` names it (CI sets
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,8 @@ from django.db import connection
 
 from portal.celery import app as celery_app
 from tests import factories
+from tests.helpers import REPO, database_url_of_this_test_run, environment
+from tests.workers import stop
 
 REQUIRED = {name.strip() for name in os.environ.get("PORTAL_REQUIRE", "").split(",") if name}
 
@@ -118,3 +123,61 @@ def staff_user(db):
 def customer_client(client, customer):
     client.force_login(customer)
     return client
+
+
+# -- Real Celery processes (helpers in tests/workers.py) ------------------------------------
+
+
+@pytest.fixture
+def queue(settings):
+    # A queue of its own: no other worker (a `make run` on the same machine) takes its tasks.
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    yield name
+    control = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("control_folder")
+    if control:  # the embedded broker keeps one binding file per exchange
+        Path(control, f"{name}.exchange").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def celery_env(queue, transactional_db):
+    return environment(
+        inherit_services=True,
+        DATABASE_URL=database_url_of_this_test_run(),
+        CELERY_QUEUE=queue,
+        HEARTBEAT_INTERVAL_SECONDS="1",
+        # A short visibility timeout shows redelivery within the test; the settings insist it
+        # exceeds the time limit, so that is short too (the slow test task sets its own).
+        CELERY_VISIBILITY_TIMEOUT="3",
+        CELERY_TASK_SOFT_TIME_LIMIT="1",
+        CELERY_TASK_TIME_LIMIT="2",
+        CELERY_RESTORE_SWEEP_SECONDS="1",
+    )
+
+
+@pytest.fixture
+def start_celery(celery_env, tmp_path):
+    processes = []
+
+    @contextmanager
+    def start(*args):
+        log = (tmp_path / f"celery-{len(processes)}.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", *args, "--loglevel=INFO"],
+            cwd=REPO,
+            env=celery_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        processes.append(process)
+        try:
+            yield process
+        finally:
+            stop(process)
+
+    yield start
+    for process in processes:
+        stop(process)
+    # Shown by pytest only when the test failed: why a worker did not start or finish.
+    for log in sorted(tmp_path.glob("celery-*.log")):
+        print(f"--- {log.name}\n{log.read_text()[-4000:]}")

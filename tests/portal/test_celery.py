@@ -5,13 +5,7 @@ embedded file-system broker, or Redis in CI) against this test run's database.
 
 import os
 import signal
-import subprocess
-import sys
-import time
-import uuid
-from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from celery import current_app
@@ -20,101 +14,7 @@ from django.utils import timezone
 from portal.celery import PortalTask, RetryableError
 from portal.models import Heartbeat
 from portal.tasks import heartbeat_task
-from tests.helpers import REPO, database_url_of_this_test_run, environment
-
-
-def wait_for(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@pytest.fixture
-def queue(settings):
-    # A queue of its own: no other worker (a `make run` on the same machine) takes its tasks.
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    yield name
-    control = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("control_folder")
-    if control:  # the embedded broker keeps one binding file per exchange
-        Path(control, f"{name}.exchange").unlink(missing_ok=True)
-
-
-@pytest.fixture
-def celery_env(queue, transactional_db):
-    return environment(
-        inherit_services=True,
-        DATABASE_URL=database_url_of_this_test_run(),
-        CELERY_QUEUE=queue,
-        HEARTBEAT_INTERVAL_SECONDS="1",
-        # A short visibility timeout shows redelivery within the test; the settings insist it
-        # exceeds the time limit, so that is short too (the slow test task sets its own).
-        CELERY_VISIBILITY_TIMEOUT="3",
-        CELERY_TASK_SOFT_TIME_LIMIT="1",
-        CELERY_TASK_TIME_LIMIT="2",
-        CELERY_RESTORE_SWEEP_SECONDS="1",
-    )
-
-
-@pytest.fixture
-def start_celery(celery_env, tmp_path):
-    processes = []
-
-    @contextmanager
-    def start(*args):
-        log = (tmp_path / f"celery-{len(processes)}.log").open("w")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", *args, "--loglevel=INFO"],
-            cwd=REPO,
-            env=celery_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        processes.append(process)
-        try:
-            yield process
-        finally:
-            stop(process)
-
-    yield start
-    for process in processes:
-        stop(process)
-    # Shown by pytest only when the test failed: why a worker did not start or finish.
-    for log in sorted(tmp_path.glob("celery-*.log")):
-        print(f"--- {log.name}\n{log.read_text()[-4000:]}")
-
-
-def stop(process):
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def worker_args(name: str = "w") -> list[str]:
-    return [
-        "worker",
-        "--concurrency=1",
-        "--pool=prefork",
-        "--without-gossip",
-        "--without-mingle",
-        "-I",
-        "tests.celery_tasks",
-        "-n",
-        f"{name}-{uuid.uuid4().hex[:6]}@%h",
-    ]
-
-
-def worker_ready() -> bool:
-    # The worker records a heartbeat as soon as it is ready.
-    return Heartbeat.objects.filter(name="worker").exists()
+from tests.workers import wait_for, worker_args, worker_ready
 
 
 def test_task_names_are_pinned():
