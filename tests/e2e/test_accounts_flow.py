@@ -26,8 +26,11 @@ def log_out(page):
     page.get_by_role("button", name=re.compile("退出登录|Log out")).click()
     # Wait for the logout to land on the home page before going anywhere else: a page
     # opened meanwhile would still see the session.
-    expect(page).to_have_url(re.compile(r"/$"))
-    expect(page.get_by_role("link", name=re.compile("^(登录|Log in)$")).first).to_be_attached()
+    # (The path alone: "/$" would also match /merchant/ and pass before the logout landed.)
+    expect(page).to_have_url(re.compile(r"^https?://[^/]+/$"))
+    expect(page.get_by_role("link", name=re.compile("^(登录|Log in)$")).first).to_be_attached(
+        timeout=15_000
+    )
 
 
 def test_sign_up_log_in_and_see_the_merchant_area_in_chinese_and_english(page, screenshot):
