@@ -58,8 +58,23 @@ def page(browser, live_server):
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
+    refused = watch_for_csp_violations(page)
     yield page
     context.close()
+    assert refused == [], "the Content-Security-Policy blocked something the page needs"
+
+
+def watch_for_csp_violations(page) -> list[str]:
+    """Chromium reports what the Content-Security-Policy blocked on the console; every browser
+    test thereby checks the policy against the pages it visits."""
+    refused = []
+
+    def on_console(message):
+        if "Content Security Policy" in message.text:
+            refused.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    return refused
 
 
 @pytest.fixture

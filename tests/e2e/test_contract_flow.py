@@ -8,6 +8,7 @@ from portal import services
 from portal.models import Contract, Merchant, Terminal
 from tests import factories
 from tests import onboarding as data
+from tests.e2e.conftest import watch_for_csp_violations
 from tests.e2e.test_accounts_flow import field
 from tests.e2e.test_onboarding_flow import admin_log_in, log_in
 
@@ -72,6 +73,7 @@ def test_sign_the_contract_receive_the_terminal_and_activate_it(
         base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900}
     )
     staff = staff_context.new_page()
+    staff_refused = watch_for_csp_violations(staff)
     admin_log_in(staff, finance.username)
     staff.goto("/admin/portal/terminal/add/")
     staff.locator("#id_merchant").fill(str(merchant.pk))
@@ -102,3 +104,4 @@ def test_sign_the_contract_receive_the_terminal_and_activate_it(
     screenshot("terminal-active")
     page.goto("/merchant/")
     expect(page.get_by_test_id("merchant-card")).to_contain_text("已开通")
+    assert staff_refused == [], "the Content-Security-Policy blocked something the admin needs"
