@@ -1,15 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import api, views
 from settlements import api as settlements_api
-
-admin.site.site_header = _("POS Merchant Portal administration")
-admin.site.site_title = _("POS Merchant Portal")
-admin.site.index_title = _("Staff workspace")
 
 account_patterns = [
     path("login/", views.LoginView.as_view(), name="login"),
