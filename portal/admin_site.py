@@ -29,6 +29,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal import ratelimit
+
 
 def second_factor_missing(request) -> bool:
     """A signed-in staff member who still owes the second factor."""
@@ -68,6 +70,7 @@ class PortalAdminSite(admin.AdminSite):
         return urls + super().get_urls()
 
     @method_decorator(never_cache)
+    @method_decorator(ratelimit.limit_posts("login"))
     def login(self, request, extra_context=None):
         # Password accepted but no second factor yet: the admin would show its login form
         # again ("not authorised"); the two-factor step is what is missing.
