@@ -288,8 +288,20 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Security (production)
 # ---------------------------------------------------------------------------------------------
 
+# Attempts per client address (per account where it says so) before 429; see portal/ratelimit.py.
+# django-axes separately locks an account after AXES_FAILURE_LIMIT wrong passwords.
+RATE_LIMITS = {
+    "signup": env.str("RATE_LIMIT_SIGNUP", default="10/h"),
+    "login": env.str("RATE_LIMIT_LOGIN", default="30/10m"),
+    "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="10/h"),
+    # Reset e-mails to one address: beyond this the form still says "sent" but sends nothing.
+    "password_reset_address": env.str("RATE_LIMIT_PASSWORD_RESET_ADDRESS", default="3/h"),
+    # One-time signing codes per account (each send also waits a minute after the last).
+    "one_time_code": env.str("RATE_LIMIT_ONE_TIME_CODE", default="10/h"),
+}
+
 # Staff give a second factor (an authenticator app's code, TOTP) after their password before
-# any admin page opens; on by default in production mode. See portal/admin/site.py.
+# any admin page opens; on by default in production mode. See portal/admin_site.py.
 STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="POS Merchant Portal")
 

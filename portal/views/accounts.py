@@ -6,12 +6,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from portal import forms, health, selectors, services
+from portal import forms, health, ratelimit, selectors, services
 from portal.decorators import customer_required
 from portal.models import Merchant
 from settlements import charts
@@ -38,6 +39,7 @@ def healthz(request):
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
+@method_decorator(ratelimit.limit_posts("login"), name="dispatch")
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     form_class = forms.LoginForm
@@ -51,6 +53,7 @@ class LoginView(auth_views.LoginView):
 
 @require_http_methods(["GET", "POST"])
 @never_cache
+@ratelimit.limit_posts("signup")
 def signup(request):
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
@@ -74,6 +77,7 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form})
 
 
+@method_decorator(ratelimit.limit_posts("password_reset"), name="dispatch")
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset_form.html"
     form_class = forms.PasswordResetForm
@@ -81,6 +85,14 @@ class PasswordResetView(auth_views.PasswordResetView):
     html_email_template_name = "accounts/emails/password_reset.html"
     subject_template_name = "accounts/emails/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password-reset-done")
+
+    def form_valid(self, form):
+        # Past the limit for this address, say "sent" as always (the page never tells whether
+        # an account exists) but send nothing: nobody can flood someone's mailbox from here.
+        address = form.cleaned_data["email"].strip().lower()
+        if not ratelimit.hit("password_reset_address", address).allowed:
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

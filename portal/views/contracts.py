@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal import services, uploads
+from portal import ratelimit, services, uploads
 from portal.decorators import customer_required
 from portal.http import client_ip
 from portal.models import Contract
@@ -99,6 +99,9 @@ def contract_detail(request, public_id):
 @customer_required
 def contract_send_code(request, public_id):
     contract = _contract_for(request, public_id)
+    verdict = ratelimit.hit("one_time_code", f"user:{request.user.pk}")
+    if not verdict.allowed:
+        return ratelimit.too_many(request, verdict, json=True)
     try:
         sent_to = services.contract_send_code(contract=contract, user=request.user)
     except ValidationError as exc:
