@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenProxy
 
 from portal import services
-from portal.models import Heartbeat, Merchant, MerchantEvent, User
+from portal.models import Heartbeat, Merchant, MerchantEvent, PiiAccess, User
 from portal.services.merchant_files import EXPORT_PERMISSION, merchant_file_export
 
 # Token keys are secrets the merchant saw once; nobody reads them back in the admin.
@@ -113,4 +113,25 @@ class HeartbeatAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PiiAccess)
+class PiiAccessAdmin(admin.ModelAdmin):
+    """Who saw full identity data, when and how: for superusers (and anyone given the view
+    permission); nobody can change or delete an entry here."""
+
+    list_display = ["at", "user", "kind", "target", "detail", "ip_address"]
+    list_filter = ["kind", "at"]
+    search_fields = ["user__username", "target"]
+    date_hierarchy = "at"
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

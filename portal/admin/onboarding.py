@@ -24,6 +24,7 @@ from portal.models import (
     ApplicationDocument,
     ApplicationEvent,
     FeeSchedule,
+    PiiAccess,
     RiskFlag,
     TerminalProduct,
 )
@@ -164,9 +165,18 @@ class ApplicationAdmin(SimpleHistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        exact = _blind_index_search(search_term)
-        if exact is not None:
+        found = _blind_index_search(search_term)
+        if found is not None:
+            exact, what = found
             results = results | queryset.filter(exact)
+            # Finding whose number this is reveals as much as reading it: recorded.
+            services.pii_access_record(
+                user=request.user,
+                kind=PiiAccess.Kind.SEARCH,
+                target=", ".join(queryset.filter(exact).values_list("number", flat=True)[:5]),
+                detail=what,
+                request=request,
+            )
         return results, may_have_duplicates
 
     def has_add_permission(self, request):
@@ -351,19 +361,20 @@ class ApplicationAdmin(SimpleHistoryAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-def _blind_index_search(term: str) -> Q | None:
+def _blind_index_search(term: str) -> tuple[Q, str] | None:
     """A full ID or account number typed into the search box, matched through its blind index
-    (the numbers themselves are encrypted and cannot be searched)."""
+    (the numbers themselves are encrypted and cannot be searched): the filter, and which kind
+    of number it was."""
     term = term.strip()
     if not term:
         return None
     try:
         number = resident_id_validate(term, today=timezone.localdate()).number
-        return Q(id_number_hash=pii.blind_index(number, purpose="resident_id"))
+        return Q(id_number_hash=pii.blind_index(number, purpose="resident_id")), "resident ID"
     except ValidationError:
         pass
     try:
         number = corporate_account_validate(term)
     except ValidationError:
         return None
-    return Q(account_number_hash=pii.blind_index(number, purpose="bank_account"))
+    return Q(account_number_hash=pii.blind_index(number, purpose="bank_account")), "bank account"

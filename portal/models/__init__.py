@@ -1,4 +1,5 @@
 from portal.models.accounts import Heartbeat, User
+from portal.models.audit import PiiAccess
 from portal.models.contracts import Contract, ContractTemplate
 from portal.models.documents import ApplicationDocument
 from portal.models.merchants import Merchant, MerchantEvent, MidSerial
@@ -26,6 +27,7 @@ __all__ = [
     "MerchantEvent",
     "MidSerial",
     "Notification",
+    "PiiAccess",
     "RiskFlag",
     "Terminal",
     "TerminalEvent",

@@ -12,6 +12,7 @@ from portal.services.accounts import (
     user_password_reset_completed,
     user_sign_up,
 )
+from portal.services.audit import pii_access_record
 from portal.services.contracts import (
     ContractStateError,
     SigningRequest,
@@ -103,6 +104,7 @@ __all__ = [
     "notification_email",
     "notifications_mark_read",
     "notify",
+    "pii_access_record",
     "terminal_activate",
     "terminal_activation_unlock",
     "terminal_assign",

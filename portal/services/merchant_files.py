@@ -7,7 +7,6 @@ so exporting it needs its own permission and every export is recorded.
 
 import io
 import json
-import logging
 import zipfile
 
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -15,9 +14,9 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from portal import reference
-from portal.models import Contract, Merchant, User
+from portal.models import Contract, Merchant, PiiAccess, User
+from portal.services.audit import pii_access_record
 
-logger = logging.getLogger(__name__)
 EXPORT_PERMISSION = "portal.export_merchant_file"
 
 
@@ -98,7 +97,7 @@ def merchant_file_export(*, merchant: Merchant, staff: User) -> bytes:
         change_message="exported the merchant file (full identity data)",
         single_object=True,
     )
-    logger.info("merchant file of %s exported by staff user %s", merchant.mid, staff.pk)
+    pii_access_record(user=staff, kind=PiiAccess.Kind.EXPORT, target=merchant.mid)
     return buffer.getvalue()
 
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal import selectors, services, uploads
 from portal.decorators import customer_required
-from portal.models import Application, ApplicationDocument
+from portal.models import Application, ApplicationDocument, PiiAccess
 from portal.models.documents import offered_slots, required_slots
 from portal.onboarding import DOCUMENT_ITEM_PREFIX
 
@@ -100,6 +100,14 @@ def document_file(request, public_id):
     )
     if not allowed:
         raise Http404("no such document")
+    if user.is_staff:
+        services.pii_access_record(
+            user=user,
+            kind=PiiAccess.Kind.DOCUMENT,
+            target=document.application.number,
+            detail=document.slot,
+            request=request,
+        )
     extension = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}[
         document.content_type
     ]
