@@ -304,6 +304,8 @@ RATE_LIMITS = {
 # any admin page opens; on by default in production mode. See portal/admin_site.py.
 STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="POS Merchant Portal")
+# A member's TOTP secret is theirs alone: not even a superuser reads it back in the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

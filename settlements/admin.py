@@ -16,8 +16,8 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from portal.admin.history import HistoryAdmin
 from settlements import calendar, selectors, services
 from settlements.models import (
     CalendarDay,
@@ -356,7 +356,7 @@ class YearFilter(admin.SimpleListFilter):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(SimpleHistoryAdmin):
+class CalendarDayAdmin(HistoryAdmin):
     list_display = ["date", "weekday", "kind", "name", "name_en", "source"]
     list_filter = [YearFilter, "kind", "source"]
     search_fields = ["name", "name_en"]

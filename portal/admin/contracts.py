@@ -9,9 +9,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from portal import services
+from portal.admin.history import HistoryAdmin
 from portal.models import Contract, ContractTemplate, Merchant, Terminal
 from portal.services.contracts import contract_template_check
 from portal.validators import fold_width
@@ -76,7 +76,7 @@ class ContractTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contract)
-class ContractAdmin(SimpleHistoryAdmin):
+class ContractAdmin(HistoryAdmin):
     change_form_template = "admin/portal/contract/change_form.html"
     list_display = ["number", "merchant", "status", "created_at", "signed_at", "countersigned_at"]
     list_filter = ["status", "template", "created_at"]
@@ -197,7 +197,7 @@ class TerminalAssignForm(forms.ModelForm):
 
 
 @admin.register(Terminal)
-class TerminalAdmin(SimpleHistoryAdmin):
+class TerminalAdmin(HistoryAdmin):
     form = TerminalAssignForm
     change_form_template = "admin/portal/terminal/change_form.html"
     list_display = [

@@ -15,9 +15,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from portal import pii, presenters, reference, selectors, services
+from portal.admin.history import HistoryAdmin
 from portal.identity import corporate_account_validate, resident_id_validate
 from portal.models import (
     Application,
@@ -34,7 +34,7 @@ REVIEW_PERMISSION = "portal.review_application"
 
 
 @admin.register(FeeSchedule)
-class FeeScheduleAdmin(SimpleHistoryAdmin):
+class FeeScheduleAdmin(HistoryAdmin):
     list_display = [
         "code",
         "name",
@@ -51,7 +51,7 @@ class FeeScheduleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(TerminalProduct)
-class TerminalProductAdmin(SimpleHistoryAdmin):
+class TerminalProductAdmin(HistoryAdmin):
     list_display = ["code", "name", "kind", "price", "deposit", "fee_schedule", "is_active"]
     list_filter = ["is_active", "kind", "fee_schedule"]
     list_select_related = ["fee_schedule"]
@@ -115,7 +115,7 @@ InfoRequestFormSet = formset_factory(InfoRequestForm, extra=3)
 
 
 @admin.register(Application)
-class ApplicationAdmin(SimpleHistoryAdmin):
+class ApplicationAdmin(HistoryAdmin):
     change_form_template = "admin/portal/application/change_form.html"
     list_display = [
         "number",
@@ -184,13 +184,6 @@ class ApplicationAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        # Reading an old version is fine; saving it back would move the application between
-        # statuses without the rules, the events or the merchant that go with them.
-        if request.method == "POST":
-            raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def has_review_permission(self, request):
         return request.user.has_perm(REVIEW_PERMISSION)
