@@ -1,5 +1,10 @@
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
@@ -8,6 +13,26 @@ from rest_framework.views import APIView
 from portal.models import Application, ApplicationEvent
 from portal.onboarding import fix_item_label
 from portal.pagination import CursorPagination
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+# What a call can answer besides 200, so that a client generated from /api/schema/ expects it.
+REFUSALS = {
+    401: OpenApiResponse(ErrorSerializer, description="No token, or one that is not valid."),
+    403: OpenApiResponse(ErrorSerializer, description="Staff accounts have no merchant API."),
+    404: OpenApiResponse(
+        ErrorSerializer,
+        description="Not yours or not there, not a merchant yet, or a page link (cursor) "
+        "that is not valid.",
+    ),
+}
+SEARCH_ERRORS = OpenApiResponse(
+    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    description="The search is not valid: each field named with what is wrong with it.",
+)
 
 
 class MerchantSummarySerializer(serializers.Serializer):
@@ -26,7 +51,10 @@ class MeSerializer(serializers.Serializer):
 class MeView(APIView):
     """The signed-in account and, once approved, its merchant record."""
 
-    @extend_schema(responses=MeSerializer, operation_id="me_retrieve")
+    @extend_schema(
+        responses={200: MeSerializer, 401: REFUSALS[401], 403: REFUSALS[403]},
+        operation_id="me_retrieve",
+    )
     def get(self, request):
         user = request.user
         data = {
@@ -82,6 +110,7 @@ class ApplicationDetailSerializer(ApplicationSerializer):
         return InfoRequestSerializer(pending, many=True).data
 
 
+@extend_schema_view(get=extend_schema(responses={200: ApplicationSerializer, **REFUSALS}))
 class ApplicationListView(ListAPIView):
     """Your own applications, newest first."""
 
@@ -94,6 +123,7 @@ class ApplicationListView(ListAPIView):
         )
 
 
+@extend_schema_view(get=extend_schema(responses={200: ApplicationDetailSerializer, **REFUSALS}))
 class ApplicationDetailView(RetrieveAPIView):
     """One of your applications with its timeline and the questions still open."""
 

@@ -1,10 +1,12 @@
 import base64
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -16,6 +18,14 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-pk"
     page_size_query_param = "limit"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # DRF filters on the position in a cursor without checking it: a forged one ("p=x",
+        # a date that does not exist, year 1 in UTC+8) fails only when the query runs.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValidationError, ValueError, OverflowError) as exc:
+            raise NotFound(self.invalid_cursor_message) from exc
 
 
 class InvalidCursor(ValueError):
@@ -68,6 +78,10 @@ def decode_cursor(model, keys: tuple[str, ...], cursor: str) -> list:
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError("wrong shape")
         fields = [model._meta.pk if key == "pk" else model._meta.get_field(key) for key in keys]
-        return [field.to_python(value) for field, value in zip(fields, raw, strict=True)]
-    except (ValueError, TypeError, UnicodeError, ValidationError) as exc:
+        values = [field.to_python(value) for field, value in zip(fields, raw, strict=True)]
+        for value in values:
+            if isinstance(value, datetime):
+                value.astimezone(UTC)  # year 1 in UTC+8 is before the first UTC moment
+        return values
+    except (ValueError, TypeError, UnicodeError, ValidationError, OverflowError) as exc:
         raise InvalidCursor(str(exc)) from exc

@@ -98,6 +98,8 @@ api_v1_patterns = [
     ),
 ]
 
+handler404 = "portal.views.errors.page_not_found"
+
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("", include("settlements.urls")),

@@ -15,11 +15,11 @@ from django.utils.dateparse import parse_datetime
 from settlements.models import Channel, Transaction
 
 MAX_AMOUNT = Decimal("999999999999.99")
-AMOUNT_RE = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
-MID_RE = re.compile(r"^\d{15}$")
-TID_RE = re.compile(r"^\d{8}$")
+AMOUNT_RE = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
+MID_RE = re.compile(r"^[0-9]{15}$")
+TID_RE = re.compile(r"^[0-9]{8}$")
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-CARD_MASKED_RE = re.compile(r"^\d{6}\*{2,9}\d{4}$")
+CARD_MASKED_RE = re.compile(r"^[0-9]{6}\*{2,9}[0-9]{4}$")
 
 
 class AcquirerDataError(ValueError):
@@ -94,7 +94,8 @@ class TransactionData:
         return self.card_masked[-4:] if self.card_masked else ""
 
 
-DIGITS = {n: re.compile(rf"^\d{{{n}}}$") for n in (6, 12)}
+# [0-9], not \d: \d also takes full-width and Arabic-Indic digits, which no search would find.
+DIGITS = {n: re.compile(rf"^[0-9]{{{n}}}$") for n in (6, 12)}
 AUTH_CODE_RE = re.compile(r"^[A-Za-z0-9]{1,6}$")
 
 

@@ -3,13 +3,14 @@ dashboard figures. Filters are the web page's (settlements.filters), pages are c
 
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api import REFUSALS, SEARCH_ERRORS
 from portal.pagination import CursorPagination
 from settlements import selectors
 from settlements.filters import PayoutFilter, TransactionFilter
@@ -128,6 +129,9 @@ class PayoutPagination(CursorPagination):
     ordering = ("-settlement_date", "-pk")
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: TransactionSerializer, 400: SEARCH_ERRORS, **REFUSALS})
+)
 class TransactionListView(ListAPIView):
     """Your transactions, newest first, filtered like the Transactions page."""
 
@@ -142,6 +146,7 @@ class TransactionListView(ListAPIView):
         return selectors.transaction_list(merchant=merchant_of(self.request))
 
 
+@extend_schema_view(get=extend_schema(responses={200: TransactionSerializer, **REFUSALS}))
 class TransactionDetailView(RetrieveAPIView):
     """One of your transactions."""
 
@@ -152,6 +157,9 @@ class TransactionDetailView(RetrieveAPIView):
         return selectors.transaction_list(merchant=merchant_of(self.request))
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: PayoutSerializer, 400: SEARCH_ERRORS, **REFUSALS})
+)
 class PayoutListView(ListAPIView):
     """Your payouts, latest settlement date first."""
 
@@ -166,6 +174,7 @@ class PayoutListView(ListAPIView):
         return selectors.payout_list(merchant=merchant_of(self.request))
 
 
+@extend_schema_view(get=extend_schema(responses={200: PayoutDetailSerializer, **REFUSALS}))
 class PayoutDetailView(RetrieveAPIView):
     """One of your payouts with its status timeline."""
 
@@ -177,6 +186,7 @@ class PayoutDetailView(RetrieveAPIView):
         )
 
 
+@extend_schema_view(get=extend_schema(responses={200: TransactionSerializer, **REFUSALS}))
 class PayoutTransactionListView(ListAPIView):
     """The transactions one of your payouts carries."""
 
@@ -195,7 +205,9 @@ class DashboardView(APIView):
     """Today's and this month's takings, money not yet paid out, the next and late payouts,
     and the last 30 days — the dashboard's figures."""
 
-    @extend_schema(responses=DashboardSerializer, operation_id="dashboard_retrieve")
+    @extend_schema(
+        responses={200: DashboardSerializer, **REFUSALS}, operation_id="dashboard_retrieve"
+    )
     def get(self, request):
         summary = selectors.dashboard_summary(merchant=merchant_of(request))
         return Response(DashboardSerializer(summary).data)

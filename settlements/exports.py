@@ -66,7 +66,8 @@ def safe_cell(value):
     """A value as a spreadsheet cell that can never run as a formula."""
     if value is None:
         return ""
-    if isinstance(value, (int, Decimal)):
+    # Numbers stay numbers (a refund of -12.50 must still sum); only text can hide a formula.
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return value
     text = str(value)
     if text.startswith(FORMULA_PREFIXES):

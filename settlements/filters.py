@@ -1,7 +1,7 @@
 """The transaction search, shared by the web page, its exports and the API, so a filter means
 the same thing everywhere."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import django_filters
 from django import forms
@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import fold_width
 from settlements import selectors
 from settlements.models import Channel, Payout, Transaction
 
@@ -50,7 +51,19 @@ class TransactionFilterForm(forms.Form):
 
 
 def digits(count: int, message):
-    return [RegexValidator(rf"^\d{{{count}}}$", message)]
+    # ASCII digits only: \d would also pass other scripts' digits (٠١٢٣), which no TID, RRN
+    # or card number holds, so the search would quietly find nothing.
+    return [RegexValidator(rf"^[0-9]{{{count}}}\Z", message)]
+
+
+class DigitsField(forms.CharField):
+    def to_python(self, value):
+        # Chinese input methods type full-width digits (１２３４): searched as 1234.
+        return fold_width(super().to_python(value))
+
+
+class DigitsFilter(django_filters.CharFilter):
+    field_class = DigitsField
 
 
 class TransactionFilter(django_filters.FilterSet):
@@ -83,15 +96,15 @@ class TransactionFilter(django_filters.FilterSet):
         max_digits=12,
         decimal_places=2,
     )
-    tid = django_filters.CharFilter(
+    tid = DigitsFilter(
         label=_("Terminal (TID)"),
         validators=digits(8, _("A terminal ID has 8 digits.")),
     )
-    rrn = django_filters.CharFilter(
+    rrn = DigitsFilter(
         label=_("Reference number (RRN)"),
         validators=digits(12, _("A reference number has 12 digits.")),
     )
-    card_last4 = django_filters.CharFilter(
+    card_last4 = DigitsFilter(
         label=_("Card last four"),
         validators=digits(4, _("Enter the last four digits of the card.")),
     )
@@ -108,10 +121,17 @@ class TransactionFilter(django_filters.FilterSet):
         form = TransactionFilterForm
         fields = []
 
+    # The first and last days a date can name bound nothing, and have no bound to compute:
+    # 0001-01-01 00:00 in Beijing is before the first UTC datetime, and no day follows
+    # 9999-12-31.
     def filter_date_from(self, queryset, name, value):
+        if value == date.min:
+            return queryset
         return queryset.filter(occurred_at__gte=selectors.local_day_start(value))
 
     def filter_date_to(self, queryset, name, value):
+        if value == date.max:
+            return queryset
         return queryset.filter(occurred_at__lt=selectors.local_day_start(value + timedelta(1)))
 
     # Merchants think of a ¥100 refund as "100": amount ranges match the size, either sign.
@@ -143,6 +163,21 @@ class TransactionFilter(django_filters.FilterSet):
         return sum(1 for value in self.form.cleaned_data.values() if value not in (None, ""))
 
 
+class PayoutFilterForm(forms.Form):
+    # What NullBooleanSelect reads as yes or no (or, empty and "unknown", as either). Any
+    # other value it would also read as either, listing every payout to a caller who asked
+    # for the late ones with late=1 or late=yes.
+    LATE_VALUES = {"", "unknown", "true", "false", "True", "False", "2", "3"}
+
+    def clean(self):
+        data = super().clean()
+        late = self.data.get("late")
+        if late is not None and late not in self.LATE_VALUES:
+            message = forms.ChoiceField.default_error_messages["invalid_choice"]
+            self.add_error("late", message % {"value": late})
+        return data
+
+
 class PayoutFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         label=_("Status"), choices=Payout.Status.choices, empty_label=_("All statuses")
@@ -157,4 +192,5 @@ class PayoutFilter(django_filters.FilterSet):
 
     class Meta:
         model = Payout
+        form = PayoutFilterForm
         fields = []

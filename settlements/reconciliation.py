@@ -114,8 +114,8 @@ MAX_ATTEMPTS = 3
 READ_CHUNK = 64 * 1024
 ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
-DIGITS_12 = re.compile(r"^\d{12}$")
-DIGITS_6 = re.compile(r"^\d{6}$")
+DIGITS_12 = re.compile(r"^[0-9]{12}$")
+DIGITS_6 = re.compile(r"^[0-9]{6}$")
 # 2026-11-26 or 20261126, not part of a longer number (a MID in the name must not match).
 DATE_IN_NAME_RE = re.compile(r"(?<!\d)(\d{4})(-?)(\d{2})\2(\d{2})(?!\d)")
 UNDECODED_RE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)

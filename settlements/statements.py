@@ -45,11 +45,10 @@ from portal.contract_pdf import (
 from portal.models import Merchant
 from portal.models.onboarding import localized
 from settlements import ledger
+from settlements.exports import safe_cell
 from settlements.models import Channel, Payout, Transaction
 
 CSV_BOM = "\ufeff"
-# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 CYCLE_SHORT = {"t1": "T+1", "d0": "D0"}
 
@@ -384,23 +383,6 @@ def _figure_headings(first: str) -> list[str]:
 
 
 # -- CSV ----------------------------------------------------------------------------------------
-
-
-def safe_cell(value):
-    """``value`` as a CSV cell no spreadsheet will run as a formula.
-
-    Text starting with = + - @ tab or carriage return gets a leading apostrophe, which Excel
-    and LibreOffice show as text. Numbers (int, float, Decimal) pass unchanged: a refund of -12.50
-    must stay a number that sums; only text can smuggle a formula in.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return value
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
 
 
 def statement_csv(statement: Statement) -> bytes:
