@@ -288,6 +288,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Security (production)
 # ---------------------------------------------------------------------------------------------
 
+# Error reports (mailed to ADMINS, the DEBUG page) print URLs, GET parameters, headers and local
+# variables as they are; full ID and account numbers reach them through the admin search and
+# the applicant's `values`. These mask every run of 12+ digits (portal/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER = "portal.error_reports.PIIExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.error_reports.PIIExceptionReporterFilter"
+
 # Attempts per client address (per account where it says so) before 429; see portal/ratelimit.py.
 # django-axes separately locks an account after AXES_FAILURE_LIMIT wrong passwords.
 RATE_LIMITS = {

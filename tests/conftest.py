@@ -22,6 +22,9 @@ from tests import factories
 from tests.helpers import REPO, database_url_of_this_test_run, environment
 from tests.workers import stop
 
+# Fails the session when a full ID or account number reaches a log or error report.
+pytest_plugins = ["tests.pii_guard"]
+
 REQUIRED = {name.strip() for name in os.environ.get("PORTAL_REQUIRE", "").split(",") if name}
 
 

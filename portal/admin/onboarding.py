@@ -164,20 +164,22 @@ class ApplicationAdmin(HistoryAdmin):
         return obj.flags or ""
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         found = _blind_index_search(search_term)
-        if found is not None:
-            exact, what = found
-            results = results | queryset.filter(exact)
-            # Finding whose number this is reveals as much as reading it: recorded.
-            services.pii_access_record(
-                user=request.user,
-                kind=PiiAccess.Kind.SEARCH,
-                target=", ".join(queryset.filter(exact).values_list("number", flat=True)[:5]),
-                detail=what,
-                request=request,
-            )
-        return results, may_have_duplicates
+        if found is None:
+            return super().get_search_results(request, queryset, search_term)
+        # A full ID or account number: only its blind index is searched. No searchable field can
+        # hold such a number, and a LIKE query would put it in the database's statement logs.
+        exact, what = found
+        results = queryset.filter(exact)
+        # Finding whose number this is reveals as much as reading it: recorded.
+        services.pii_access_record(
+            user=request.user,
+            kind=PiiAccess.Kind.SEARCH,
+            target=", ".join(results.values_list("number", flat=True)[:5]),
+            detail=what,
+            request=request,
+        )
+        return results, False
 
     def has_add_permission(self, request):
         return False

@@ -117,3 +117,19 @@ def test_superusers_read_the_record_and_nobody_edits_it(client, admin_client, re
     access.refresh_from_db()
     assert access.target == "A1"
     assert client.get(reverse("admin:portal_piiaccess_changelist")).status_code == 403
+
+
+def test_a_search_by_a_full_number_never_puts_the_number_into_sql(client, reviewer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    number = data.resident_id()
+    data.submitted()
+    client.force_login(reviewer)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:portal_application_changelist"), {"q": number})
+
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 1
+    assert not [query["sql"] for query in queries if number in query["sql"]]
