@@ -16,6 +16,13 @@ def fold_width(value: str) -> str:
     return unicodedata.normalize("NFKC", value)
 
 
+def drop_invisible(value: str) -> str:
+    """Text without control and format characters (zero-width spaces, direction overrides, NUL):
+    pasted from chat apps they are invisible, and a direction override makes a name or an
+    address display as something else."""
+    return "".join(c for c in value if unicodedata.category(c) not in {"Cc", "Cf", "Co", "Cs"})
+
+
 def normalize_cn_mobile(value: str) -> str | None:
     """Return the 11-digit form of a mainland mobile number, or None if it is not one.
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from portal import identity, reference
 from portal.models import Application, TerminalProduct
 from portal.onboarding import STEPS, STEPS_BY_SLUG, Step
-from portal.validators import normalize_cn_mobile, validate_printable_in_contract
+from portal.validators import drop_invisible, normalize_cn_mobile, validate_printable_in_contract
 
 AccountType = Application.AccountType
 ApplicantType = Application.ApplicantType
@@ -482,6 +482,12 @@ class OrderForm(StepForm):
     ship_street = forms.CharField(label=_("Street address"), max_length=200, required=False)
 
     SHIPPING = ("ship_name", "ship_mobile", "ship_province", "ship_city", "ship_district")
+
+    def clean_ship_name(self) -> str:
+        return drop_invisible(self.cleaned_data["ship_name"]).strip()
+
+    def clean_ship_street(self) -> str:
+        return drop_invisible(self.cleaned_data["ship_street"]).strip()
 
     def setup(self):
         self.fields["product"].queryset = TerminalProduct.objects.filter(
