@@ -21,11 +21,23 @@ class CursorPagination(pagination.CursorPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         # DRF filters on the position in a cursor without checking it: a forged one ("p=x",
-        # a date that does not exist, year 1 in UTC+8) fails only when the query runs.
+        # a date that does not exist, year 1 in UTC+8) would fail only when the query runs,
+        # and differently on each database. It is checked against the ordering field first.
         try:
+            self._check_position(queryset, request, view)
             return super().paginate_queryset(queryset, request, view)
         except (ValidationError, ValueError, OverflowError) as exc:
             raise NotFound(self.invalid_cursor_message) from exc
+
+    def _check_position(self, queryset, request, view) -> None:
+        cursor = self.decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return
+        name = self.get_ordering(request, queryset, view)[0].lstrip("-")
+        meta = queryset.model._meta
+        value = (meta.pk if name == "pk" else meta.get_field(name)).to_python(cursor.position)
+        if isinstance(value, datetime):
+            value.astimezone(UTC)  # year 1 in UTC+8 is before the first UTC moment
 
 
 class InvalidCursor(ValueError):
