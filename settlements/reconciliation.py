@@ -72,6 +72,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from settlements.acquirer_data import (
+    DIGITS,
     ID_RE,
     MID_RE,
     TID_RE,
@@ -114,8 +115,6 @@ MAX_ATTEMPTS = 3
 READ_CHUNK = 64 * 1024
 ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
-DIGITS_12 = re.compile(r"^[0-9]{12}$")
-DIGITS_6 = re.compile(r"^[0-9]{6}$")
 # 2026-11-26 or 20261126, not part of a longer number (a MID in the name must not match).
 DATE_IN_NAME_RE = re.compile(r"(?<!\d)(\d{4})(-?)(\d{2})\2(\d{2})(?!\d)")
 UNDECODED_RE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
@@ -424,8 +423,8 @@ def _line_values(fields: list[str]) -> tuple:
         amount,
         fee,
         net,
-        parse_pattern(rrn, "rrn", DIGITS_12, "a 12-digit reference", required=False),
-        parse_pattern(trace_no, "trace_no", DIGITS_6, "a 6-digit voucher number", required=False),
+        parse_pattern(rrn, "rrn", DIGITS[12], "a 12-digit reference", required=False),
+        parse_pattern(trace_no, "trace_no", DIGITS[6], "a 6-digit voucher number", required=False),
         parse_time(occurred_at, "occurred_at"),
         parse_pattern(payout_id, "payout_id", ID_RE, "a payout ID", required=False),
     )

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -107,3 +108,25 @@ def assert_constant_queries(request, grow, *, times: int = 3) -> int:
     after = queries_for(request)
     assert after == before, f"{before} queries before, {after} after adding data"
     return after
+
+
+# The least a production start needs (DEBUG=false refuses to start without these).
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k3x!p9$w2#r7@m4^t8&v1*q6(z5)y0_n-b=c+d~e|f;g:h,i.j<k>l?o/s",
+    "ALLOWED_HOSTS": "portal.example.cn",
+    "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.cn:587",
+    "PII_ENCRYPTION_KEYS": "m3ZqS1dYc0RkT2pYbWJ2cEpZcWh0Q0ZsU2RlS2F4b0o=",
+    "PII_HASH_KEY": "a-long-random-hash-key-for-the-blind-indexes",
+}
+
+
+def production_settings(*names: str) -> dict:
+    """The named settings as a process started in production mode reads them."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{name: getattr(settings, name) for name in {list(names)!r}}}))"
+    )
+    result = run_python(code, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -2,16 +2,7 @@ import json
 
 import pytest
 
-from tests.helpers import run_manage, run_python
-
-PRODUCTION = {
-    "DEBUG": "false",
-    "SECRET_KEY": "k3x!p9$w2#r7@m4^t8&v1*q6(z5)y0_n-b=c+d~e|f;g:h,i.j<k>l?o/s",
-    "ALLOWED_HOSTS": "portal.example.cn",
-    "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.cn:587",
-    "PII_ENCRYPTION_KEYS": "m3ZqS1dYc0RkT2pYbWJ2cEpZcWh0Q0ZsU2RlS2F4b0o=",
-    "PII_HASH_KEY": "a-long-random-hash-key-for-the-blind-indexes",
-}
+from tests.helpers import PRODUCTION, run_manage, run_python
 
 SHOW_SETTINGS = """
 import json, django

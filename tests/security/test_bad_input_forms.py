@@ -184,8 +184,7 @@ def test_log_in(value_id):
 def test_password_reset_request(value_id):
     factories.CustomerFactory(email="li@example.cn")
     value = value_for(value_id, account_forms.PasswordResetForm, "email")
-    if value is None:
-        pytest.skip("no max_length")
+    assert value is not None, "Django's e-mail field has a max_length (254)"
     problems = []
     label = f"password-reset.email={value_id}"
     mail.outbox.clear()
