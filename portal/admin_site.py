@@ -29,7 +29,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import ratelimit
+from core import ratelimit
 
 
 def second_factor_missing(request) -> bool:

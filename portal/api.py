@@ -10,9 +10,9 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import CursorPagination
 from portal.models import Application, ApplicationEvent
 from portal.onboarding import fix_item_label
-from portal.pagination import CursorPagination
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -1,8 +1,8 @@
 from django.contrib.auth.backends import ModelBackend
 
+from core.validators import canonical_login
 from portal.models import User
 from portal.selectors import user_get_by_login
-from portal.validators import canonical_login
 
 
 class LoginBackend(ModelBackend):

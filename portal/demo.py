@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw
 from stdnum import luhn
 from stdnum.cn import ric
 
-from portal import services, uploads
+from core import uploads
+from portal import services
 from portal.models import (
     Application,
     ApplicationEvent,
@@ -233,7 +234,7 @@ def demo_values(person: DemoApplicant, index: int, product: TerminalProduct) -> 
     }
 
 
-def demo_photo(slot: str) -> uploads.CleanDocument:
+def demo_photo(slot: str) -> uploads.CleanUpload:
     """A stand-in photo for a document slot (a card-shaped drawing marked DEMO), passed
     through the same checks as a real upload."""
     image = Image.new("RGB", (856, 540), (232, 240, 254))
@@ -244,7 +245,7 @@ def demo_photo(slot: str) -> uploads.CleanDocument:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     upload = SimpleUploadedFile(f"{slot}.png", buffer.getvalue(), content_type="image/png")
-    return uploads.document_clean(upload)
+    return uploads.upload_clean(upload)
 
 
 def upload_required_documents(application: Application, actor: User) -> None:

@@ -13,7 +13,7 @@ from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from portal.masking import mask_email, mask_mobile
+from core.masking import mask_email, mask_mobile
 from portal.models import User
 
 logger = logging.getLogger(__name__)

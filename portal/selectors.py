@@ -2,6 +2,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from rest_framework.authtoken.models import Token
 
+from core.validators import canonical_login, normalize_cn_mobile
 from portal.models import (
     Application,
     ApplicationEvent,
@@ -10,7 +11,6 @@ from portal.models import (
     TerminalProduct,
     User,
 )
-from portal.validators import canonical_login, normalize_cn_mobile
 
 
 def user_get_by_login(*, login: str) -> User | None:

@@ -57,7 +57,7 @@ else:
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Personal data at rest (portal/pii.py): Fernet keys, the first encrypts, all decrypt; and the
+# Personal data at rest (core/pii.py): Fernet keys, the first encrypts, all decrypt; and the
 # key of the blind indexes used to find duplicates. Their own variables, not SECRET_KEY, so
 # rotating one does not touch the other.
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "simple_history",
+    "core",
     "portal",
     "settlements",
     "disputes",
@@ -254,14 +255,14 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # replace it by changing STORAGES["private"]), only ever served through permission checks.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
-# No uploaded file is stored past this (portal.uploads.SizeLimitUploadHandler); the checks
+# No uploaded file is stored past this (core.uploads.SizeLimitUploadHandler); the checks
 # per kind of file (DOCUMENT_MAX_BYTES…) are smaller.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
-FILE_UPLOAD_HANDLERS = ["portal.uploads.SizeLimitUploadHandler"]
+FILE_UPLOAD_HANDLERS = ["core.uploads.SizeLimitUploadHandler"]
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "private": {"BACKEND": "portal.storage.PrivateFileSystemStorage"},
+    "private": {"BACKEND": "core.storage.PrivateFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -290,11 +291,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Error reports (mailed to ADMINS, the DEBUG page) print URLs, GET parameters, headers and local
 # variables as they are; full ID and account numbers reach them through the admin search and
-# the applicant's `values`. These mask every run of 12+ digits (portal/error_reports.py).
-DEFAULT_EXCEPTION_REPORTER = "portal.error_reports.PIIExceptionReporter"
-DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.error_reports.PIIExceptionReporterFilter"
+# the applicant's `values`. These mask every run of 12+ digits (core/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER = "core.error_reports.PIIExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.error_reports.PIIExceptionReporterFilter"
 
-# Attempts per client address (per account where it says so) before 429; see portal/ratelimit.py.
+# Attempts per client address (per account where it says so) before 429; see core/ratelimit.py.
 # django-axes separately locks an account after AXES_FAILURE_LIMIT wrong passwords.
 RATE_LIMITS = {
     "signup": env.str("RATE_LIMIT_SIGNUP", default="10/h"),
@@ -417,8 +418,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     # The API is the merchant's: staff work in the admin.
-    "DEFAULT_PERMISSION_CLASSES": ["portal.permissions.IsCustomer"],
-    "DEFAULT_PAGINATION_CLASS": "portal.pagination.CursorPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.IsCustomer"],
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

@@ -1,4 +1,4 @@
-"""Rebuild portal/fonts/NotoSansSC-Subset.ttf from the pinned upstream Noto Sans SC TrueType.
+"""Rebuild core/fonts/NotoSansSC-Subset.ttf from the pinned upstream Noto Sans SC TrueType.
 
 Usage (from the repository root, with the project venv):
 
@@ -26,7 +26,7 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FONTS_DIR = REPO_ROOT / "portal" / "fonts"
+FONTS_DIR = REPO_ROOT / "core" / "fonts"
 OUTPUT = FONTS_DIR / "NotoSansSC-Subset.ttf"
 EXTRA_HANZI_FILE = FONTS_DIR / "tonggui-not-in-gb2312.txt"
 

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin.history import HistoryAdmin
+from core.admin import HistoryAdmin
 from settlements import calendar, selectors, services
 from settlements.models import (
     CalendarDay,

@@ -10,8 +10,8 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import CursorPagination
 from portal.api import REFUSALS, SEARCH_ERRORS
-from portal.pagination import CursorPagination
 from settlements import selectors
 from settlements.filters import PayoutFilter, TransactionFilter
 from settlements.models import Payout, Transaction

@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.validators import fold_width
+from core.validators import fold_width
 from settlements import selectors
 from settlements.models import Channel, Payout, Transaction
 

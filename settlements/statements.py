@@ -24,9 +24,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-# The contract module owns the embedded CJK font and the page machinery; both documents render
-# text through the same helpers.
-from portal.contract_pdf import (
+# The embedded CJK font and the page machinery are shared with the contract.
+from core.pdf import (
     FONT_NAME,
     LABEL_BACKGROUND,
     MARGIN_TOP,

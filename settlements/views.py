@@ -5,41 +5,20 @@ another merchant's transaction, payout, export or statement answers 404.
 """
 
 from datetime import date, timedelta
-from functools import wraps
 
 from django.conf import settings
-from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from portal.decorators import customer_required
-from portal.pagination import InvalidCursor, keyset_page
+from core.decorators import merchant_required
+from core.pagination import InvalidCursor, keyset_page
 from settlements import exports, selectors, statements
 from settlements.filters import PayoutFilter, TransactionFilter
 
 PAGE_SIZE = 50
-
-
-def merchant_required(view):
-    """For a merchant's own pages: an applicant not yet approved is sent to the merchant area,
-    which says what happens next."""
-
-    @customer_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        merchant = getattr(request.user, "merchant", None)
-        if merchant is None:
-            messages.info(
-                request, _("Transactions and payouts appear here once you are a merchant.")
-            )
-            return redirect("portal:merchant-home")
-        request.merchant = merchant
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def bad_request(request, message: str) -> HttpResponse:

@@ -13,7 +13,7 @@ What is searched for is a registry of *planted* values — the numbers the test 
 
 - every ID and card number made by ``portal.demo.resident_id``/``card_number`` (which
   ``tests/onboarding.py`` and ``seed_demo`` go through) and the demo applicants' cards;
-- every number the portal encrypts at rest (``portal.pii.encrypt``): whatever a test saved as
+- every number the portal encrypts at rest (``core.pii.encrypt``): whatever a test saved as
   an ID or account number, however it made it;
 - every quoted 16–19 digit literal (or 17 digits and an X) in the test sources;
 - anything a test passes to ``plant(value)``.
@@ -448,7 +448,8 @@ def watching():
 def _plant_at_the_sources() -> None:
     """Every number the test data is made of comes from the demo's two generators, and every
     number the portal keeps goes through encryption: both plant what passes through them."""
-    from portal import demo, pii
+    from core import pii
+    from portal import demo
 
     def planting_result(function):
         @functools.wraps(function)
@@ -491,7 +492,7 @@ def pytest_configure(config):
     try:
         _plant_at_the_sources()
     except Exception as exc:  # Django not set up (pytest --help, a run without settings)
-        GUARD.problems[f"numbers not planted from portal.demo and portal.pii: {exc}"] += 1
+        GUARD.problems[f"numbers not planted from portal.demo and core.pii: {exc}"] += 1
 
 
 def pytest_sessionstart(session):

@@ -10,11 +10,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import HistoryAdmin
+from core.validators import fold_width
 from portal import services
-from portal.admin.history import HistoryAdmin
 from portal.models import Contract, ContractTemplate, Merchant, Terminal
 from portal.services.contracts import contract_template_check
-from portal.validators import fold_width
 from portal.views.contracts import contract_file_response
 
 

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal import pii, presenters, reference, selectors, services
-from portal.admin.history import HistoryAdmin
+from core import pii
+from core.admin import HistoryAdmin
+from portal import presenters, reference, selectors, services
 from portal.identity import corporate_account_validate, resident_id_validate
 from portal.models import (
     Application,

@@ -6,9 +6,9 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.validators import parse_login
 from portal.models import User
 from portal.selectors import user_get_by_login
-from portal.validators import parse_login
 
 
 class CrispyFormMixin:

@@ -14,10 +14,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.validators import drop_invisible, normalize_cn_mobile, validate_printable_in_contract
 from portal import identity, reference
 from portal.models import Application, TerminalProduct
 from portal.onboarding import STEPS, STEPS_BY_SLUG, Step
-from portal.validators import drop_invisible, normalize_cn_mobile, validate_printable_in_contract
 
 AccountType = Application.AccountType
 ApplicantType = Application.ApplicantType

@@ -9,7 +9,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-import portal.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "id_number",
-                    portal.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         blank=True, null=True, verbose_name="resident ID number"
                     ),
                 ),
@@ -158,7 +158,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "account_number",
-                    portal.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         blank=True, null=True, verbose_name="settlement account number"
                     ),
                 ),
@@ -1034,7 +1034,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "id_number",
-                    portal.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         blank=True, null=True, verbose_name="resident ID number"
                     ),
                 ),
@@ -1115,7 +1115,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "account_number",
-                    portal.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         blank=True, null=True, verbose_name="settlement account number"
                     ),
                 ),

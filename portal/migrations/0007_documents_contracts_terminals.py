@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import portal.fields
+import core.fields
 import portal.models.documents
 import simple_history.models
 import uuid
@@ -691,7 +691,7 @@ class Migration(migrations.Migration):
                 ("model", models.CharField(max_length=60, verbose_name="model")),
                 (
                     "activation_code",
-                    portal.fields.EncryptedTextField(verbose_name="activation code"),
+                    core.fields.EncryptedTextField(verbose_name="activation code"),
                 ),
                 (
                     "status",

@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from portal.masking import mask_email, mask_mobile
-from portal.validators import validate_cn_mobile
+from core.masking import mask_email, mask_mobile
+from core.validators import validate_cn_mobile
 
 
 class User(AbstractUser):

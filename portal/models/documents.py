@@ -19,7 +19,7 @@ def private_storage():
 class ApplicationDocument(models.Model):
     """One uploaded document of an application (the current one for its slot, or replaced).
 
-    The file is the re-encoded copy (portal/uploads.py), stored under a random name.
+    The file is the re-encoded copy (core/uploads.py), stored under a random name.
     """
 
     Slot = models.TextChoices("Slot", [(k.upper(), (k, v)) for k, v in DOCUMENT_LABELS.items()])

@@ -9,7 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from portal.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 from portal.models.accounts import User
 from portal.models.merchants import Merchant
 

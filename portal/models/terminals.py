@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from portal.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 from portal.models.accounts import User
 from portal.models.merchants import Merchant
 from portal.models.onboarding import TerminalProduct

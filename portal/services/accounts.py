@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
+from core.validators import parse_login
 from portal.auth import lockout_key
 from portal.models import Heartbeat, User
 from portal.selectors import user_get_by_login
-from portal.validators import parse_login
 
 
 class LoginTakenError(ValidationError):

@@ -1,6 +1,6 @@
 import logging
 
-from portal.http import client_ip
+from core.http import client_ip
 from portal.models import PiiAccess, User
 
 logger = logging.getLogger(__name__)

@@ -27,12 +27,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageChops
 
+from core.validators import fold_width
 from portal import contract_pdf, identity, otp, reference
 from portal.models import Application, Contract, ContractTemplate, Merchant, User
 from portal.services.merchants import merchant_transition
 from portal.services.notifications import notify
 from portal.templatetags.portal import percent, yuan
-from portal.validators import fold_width
 
 Status = Contract.Status
 logger = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """
-Documents of an application: uploaded (already cleaned by portal/uploads.py), replaced, and
+Documents of an application: uploaded (already cleaned by core/uploads.py), replaced, and
 judged by a reviewer. A rejected document sends the application back to the applicant with
 that document named, as any other item to fix.
 """
@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.uploads import CleanUpload, storage_name
 from portal.models import Application, ApplicationDocument, InfoRequestItem, User
 from portal.models.documents import offered_slots, required_slots
 from portal.onboarding import DOCUMENT_ITEM_PREFIX
 from portal.services.onboarding import ApplicationStateError, application_request_info
-from portal.uploads import CleanDocument, storage_name
 
 Status = Application.Status
 Verdict = ApplicationDocument.Verdict
@@ -44,7 +44,7 @@ def documents_uploadable(application: Application) -> set[str]:
 
 
 def document_upload(
-    *, application: Application, slot: str, document: CleanDocument, actor: User
+    *, application: Application, slot: str, document: CleanUpload, actor: User
 ) -> ApplicationDocument:
     """Store a cleaned document as the current one for ``slot``; the previous one is kept,
     marked replaced. Allowed in a draft, and while the reviewer asks for this document."""

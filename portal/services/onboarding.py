@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal import identity, pii, reference
-from portal.masking import mask_account_number, mask_middle
+from core import pii
+from core.masking import mask_account_number, mask_middle
+from portal import identity, reference
 from portal.models import (
     Application,
     ApplicationEvent,

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.validators import fold_width
 from portal.models import Merchant, Terminal, TerminalEvent, TerminalProduct, User
 from portal.services.merchants import merchant_transition
 from portal.services.notifications import notify
-from portal.validators import fold_width
 
 Status = Terminal.Status
 ACTIVATION_MAX_ATTEMPTS = 5

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from portal import forms, health, ratelimit, selectors, services
-from portal.decorators import customer_required
+from core import ratelimit
+from core.decorators import customer_required
+from portal import forms, health, selectors, services
 from portal.models import Merchant
 from settlements import charts
 from settlements import selectors as settlement_selectors

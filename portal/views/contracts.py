@@ -13,9 +13,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal import ratelimit, services, uploads
-from portal.decorators import customer_required
-from portal.http import client_ip
+from core import ratelimit, uploads
+from core.decorators import customer_required
+from core.http import client_ip
+from portal import services
 from portal.models import Contract
 from portal.services.contracts import CONSENT_TEXT
 

@@ -7,8 +7,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal import selectors, services, uploads
-from portal.decorators import customer_required
+from core import uploads
+from core.decorators import customer_required
+from portal import selectors, services
 from portal.models import Application, ApplicationDocument, PiiAccess
 from portal.models.documents import offered_slots, required_slots
 from portal.onboarding import DOCUMENT_ITEM_PREFIX
@@ -42,7 +43,7 @@ def application_documents(request, public_id):
             messages.error(request, _("Choose a photo or a PDF to upload."))
         else:
             try:
-                document = uploads.document_clean(upload)
+                document = uploads.upload_clean(upload)
                 services.document_upload(
                     application=application, slot=slot, document=document, actor=request.user
                 )

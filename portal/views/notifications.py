@@ -4,8 +4,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
+from core.decorators import customer_required
 from portal import notifications, selectors, services
-from portal.decorators import customer_required
 from portal.models import Notification
 
 

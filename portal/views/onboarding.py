@@ -9,8 +9,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.decorators import customer_required
 from portal import presenters, reference, selectors, services
-from portal.decorators import customer_required
 from portal.forms.onboarding import STEP_FORMS, application_incomplete_steps, stored_step_form
 from portal.models import Application, TerminalProduct
 from portal.onboarding import DOCUMENT_ITEM_PREFIX, STEPS, STEPS_BY_SLUG

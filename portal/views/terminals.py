@@ -6,8 +6,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from core.decorators import customer_required
 from portal import selectors, services
-from portal.decorators import customer_required
 from portal.models import Terminal
 
 

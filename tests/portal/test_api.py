@@ -6,9 +6,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
+from core.pagination import CursorPagination
 from portal import services
 from portal.models import User
-from portal.pagination import CursorPagination
 from tests import factories
 
 pytestmark = pytest.mark.django_db

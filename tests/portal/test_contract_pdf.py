@@ -2,12 +2,11 @@ import hashlib
 from io import BytesIO
 
 import pytest
-from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
-from portal import contract_pdf
-from portal.contract_pdf import pdf_text, render_contract, render_signed
+from core.pdf import pdf_text
+from portal.contract_pdf import render_contract, render_signed
 
 STANDARD_14 = {
     "Courier",
@@ -186,33 +185,6 @@ def test_name_characters_beyond_gb2312_and_the_bmp_are_drawn_and_extractable():
     )
 
     assert "陶喆 王堃 刘𫖮" in pdf_text(pdf)
-
-
-def test_missing_font_file_raises_a_clear_error(monkeypatch, tmp_path):
-    missing = tmp_path / "absent.ttf"
-    monkeypatch.setattr(contract_pdf, "FONT_NAME", "ContractFontMissingTest")
-    monkeypatch.setattr(contract_pdf, "FONT_PATH", missing)
-
-    with pytest.raises(contract_pdf.ContractFontMissingError, match=r"absent\.ttf"):
-        contract_pdf.register_font()
-
-
-def test_bundled_font_is_truetype_and_covers_every_gb2312_hanzi():
-    font = TTFont(contract_pdf.FONT_PATH)
-    cmap = font.getBestCmap()
-    hanzi = set()
-    for high in range(0xB0, 0xF8):
-        for low in range(0xA1, 0xFF):
-            try:
-                hanzi.add(ord(bytes((high, low)).decode("gb2312")))
-            except UnicodeDecodeError:
-                continue
-
-    assert "glyf" in font
-    assert "CFF " not in font
-    assert len(hanzi) == 6763
-    assert hanzi <= set(cmap)
-    assert {ord(c) for c in "¥，。：；！？（）《》“”、"} <= set(cmap)
 
 
 def test_signed_pdf_has_the_original_pages_plus_signature_and_certificate(contract, signed):

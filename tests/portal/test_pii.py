@@ -8,7 +8,8 @@ from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
-from portal import pii, services
+from core import pii
+from portal import services
 from portal.models import Application
 from tests import onboarding as data
 

@@ -21,9 +21,9 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from core.pagination import encode_cursor
 from portal import services as portal_services
 from portal.models import Merchant
-from portal.pagination import encode_cursor
 from settlements import services
 from settlements.acquirer_data import AcquirerDataError, parse_transaction
 from settlements.models import Payout, PayoutEvent, Transaction

@@ -20,8 +20,8 @@ from django.utils.module_loading import import_string
 from stdnum import luhn
 from stdnum.cn import ric
 
+from core.masking import mask_account_number, mask_middle
 from portal import demo, services, views
-from portal.masking import mask_account_number, mask_middle
 from portal.models import Notification, RiskFlag
 from portal.tasks import notification_email_task
 from tests import factories, pii_guard
@@ -503,7 +503,7 @@ def test_an_admin_search_by_a_full_number_logs_nothing_of_it(client, debug_loggi
 # Django's error report (mailed to ADMINS by AdminEmailHandler, and the DEBUG page) hides the
 # POST fields a view names and settings that look secret, but prints the URL, the GET
 # parameters, the request headers and, in its HTML form, every frame's local variables as they
-# are; portal/error_reports.py masks long digit runs in those. These tests build the report
+# are; core/error_reports.py masks long digit runs in those. These tests build the report
 # directly, not through logging.
 
 

@@ -5,8 +5,8 @@ limit does not touch another's."""
 import pytest
 from django.core import mail
 
-from portal import ratelimit
-from portal.ratelimit import Rate
+from core import ratelimit
+from core.ratelimit import Rate
 from tests import factories
 from tests.factories import PASSWORD
 

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
+from core.pagination import encode_cursor
 from portal.models import Merchant
-from portal.pagination import encode_cursor
 from settlements import selectors, services
 from settlements.acquirer_data import parse_transaction
 from settlements.models import Payout, PayoutEvent, Transaction

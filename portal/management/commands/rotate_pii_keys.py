@@ -2,8 +2,8 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portal import pii
-from portal.fields import EncryptedTextField
+from core import pii
+from core.fields import EncryptedTextField
 
 BATCH = 500
 

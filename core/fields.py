@@ -1,11 +1,11 @@
 from django.db import models
 from django.db.models.lookups import IsNull
 
-from portal import pii
+from core import pii
 
 
 class EncryptedTextField(models.TextField):
-    """Text stored encrypted (see portal.pii); Python code sees the plaintext.
+    """Text stored encrypted (see core.pii); Python code sees the plaintext.
 
     It cannot be filtered on (the ciphertext differs on every save): search a blind-index
     column instead. ``isnull`` is the one lookup allowed.

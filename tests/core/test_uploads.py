@@ -22,12 +22,12 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from portal.uploads import (
+from core.uploads import (
     MAX_PDF_PAGES,
-    CleanDocument,
-    document_clean,
+    CleanUpload,
     safe_download_name,
     storage_name,
+    upload_clean,
 )
 
 PHP = b"<?php system($_GET['c']); ?>"
@@ -102,7 +102,7 @@ def pdf_upload(content: bytes) -> SimpleUploadedFile:
 
 def refusal_code(uploaded, **limits) -> str:
     with pytest.raises(ValidationError) as refused:
-        document_clean(uploaded, **limits)
+        upload_clean(uploaded, **limits)
     return refused.value.code
 
 
@@ -130,7 +130,7 @@ def test_file_over_the_limit_is_refused_with_the_limit_in_mb():
     content = encode(noise_image(), "JPEG")
 
     with pytest.raises(ValidationError) as refused:
-        document_clean(upload(content), max_bytes=len(content) - 1)
+        upload_clean(upload(content), max_bytes=len(content) - 1)
 
     assert refused.value.code == "too_large"
     assert "MB" in str(refused.value.message)
@@ -139,7 +139,7 @@ def test_file_over_the_limit_is_refused_with_the_limit_in_mb():
 def test_file_exactly_at_the_limit_is_accepted():
     content = encode(noise_image(), "JPEG")
 
-    document = document_clean(upload(content), max_bytes=len(content))
+    document = upload_clean(upload(content), max_bytes=len(content))
 
     assert document.content_type == "image/jpeg"
 
@@ -189,7 +189,7 @@ def test_files_that_are_not_photos_or_pdfs_are_refused_whatever_their_name(
 def test_type_comes_from_content_not_name_or_browser_type():
     png = encode(noise_image(), "PNG")
 
-    document = document_clean(upload(png, name="scan.pdf", content_type="application/pdf"))
+    document = upload_clean(upload(png, name="scan.pdf", content_type="application/pdf"))
 
     assert (document.content_type, document.extension) == ("image/png", ".png")
 
@@ -200,9 +200,9 @@ def test_type_comes_from_content_not_name_or_browser_type():
 
 
 def test_valid_jpeg_is_re_encoded_with_its_size_and_hash():
-    document = document_clean(upload(encode(noise_image((64, 48)), "JPEG")))
+    document = upload_clean(upload(encode(noise_image((64, 48)), "JPEG")))
 
-    assert isinstance(document, CleanDocument)
+    assert isinstance(document, CleanUpload)
     assert (document.content_type, document.extension) == ("image/jpeg", ".jpg")
     assert (document.width, document.height, document.pages) == (64, 48, None)
     assert document.size == len(document.content)
@@ -213,7 +213,7 @@ def test_valid_jpeg_is_re_encoded_with_its_size_and_hash():
 def test_png_with_php_appended_is_stored_without_it():
     original = noise_image((30, 20))
 
-    document = document_clean(upload(encode(original, "PNG") + PHP, name="shell.php.png"))
+    document = upload_clean(upload(encode(original, "PNG") + PHP, name="shell.php.png"))
 
     assert PHP[:5] not in document.content
     stored = Image.open(io.BytesIO(document.content))
@@ -225,7 +225,7 @@ def test_jpeg_php_polyglot_is_stored_without_the_php():
     # PHP in the JPEG comment segment and again after the end-of-image marker, plus a ZIP tail.
     polyglot = encode(noise_image((30, 20)), "JPEG", comment=PHP) + PHP + ZIP_TAIL
 
-    document = document_clean(upload(polyglot, name="avatar.jpg"))
+    document = upload_clean(upload(polyglot, name="avatar.jpg"))
 
     assert PHP[:5] not in document.content
     assert b"PK\x05\x06" not in document.content
@@ -296,7 +296,7 @@ def test_jpeg_exif_and_gps_are_removed_and_orientation_applied():
     content = encode(two_colour_image((40, 20)), "JPEG", exif=exif, quality=95)
     assert Image.open(io.BytesIO(content)).getexif()  # the sample does carry EXIF
 
-    document = document_clean(upload(content))
+    document = upload_clean(upload(content))
 
     stored = Image.open(io.BytesIO(document.content))
     assert dict(stored.getexif()) == {}
@@ -310,7 +310,7 @@ def test_jpeg_exif_and_gps_are_removed_and_orientation_applied():
 def test_cmyk_jpeg_is_accepted_as_rgb():
     content = encode(Image.new("CMYK", (30, 20), (0, 255, 255, 0)), "JPEG")
 
-    document = document_clean(upload(content))
+    document = upload_clean(upload(content))
 
     stored = Image.open(io.BytesIO(document.content))
     assert (document.content_type, stored.mode, stored.size) == ("image/jpeg", "RGB", (30, 20))
@@ -322,7 +322,7 @@ def test_palette_png_keeps_its_transparency():
     image.paste(0, (0, 0, 10, 20))  # the left third uses colour 0, made transparent below
     content = encode(image, "PNG", transparency=0)
 
-    document = document_clean(upload(content, name="licence.png", content_type="image/png"))
+    document = upload_clean(upload(content, name="licence.png", content_type="image/png"))
 
     stored = Image.open(io.BytesIO(document.content))
     assert (document.content_type, stored.mode, stored.size) == ("image/png", "RGBA", (30, 20))
@@ -337,7 +337,7 @@ def test_png_text_chunks_are_not_kept():
     info.add_text("Comment", PHP.decode())
     content = encode(noise_image((10, 10)), "PNG", pnginfo=info)
 
-    document = document_clean(upload(content, name="a.png"))
+    document = upload_clean(upload(content, name="a.png"))
 
     assert b"<?php" not in document.content
     assert b"tEXt" not in document.content
@@ -346,7 +346,7 @@ def test_png_text_chunks_are_not_kept():
 def test_png_colour_profile_is_not_kept():
     content = encode(noise_image((10, 10)), "PNG", icc_profile=b"profile " + PHP)
 
-    document = document_clean(upload(content, name="a.png"))
+    document = upload_clean(upload(content, name="a.png"))
 
     assert b"iCCP" in content
     assert b"iCCP" not in document.content
@@ -355,7 +355,7 @@ def test_png_colour_profile_is_not_kept():
 def test_path_traversal_name_is_accepted_and_not_used_for_storage():
     content = encode(noise_image(), "JPEG")
 
-    document = document_clean(upload(content, name="../../etc/passwd.jpg"))
+    document = upload_clean(upload(content, name="../../etc/passwd.jpg"))
     name = storage_name("id_front", document.extension)
 
     assert document.content_type == "image/jpeg"
@@ -371,7 +371,7 @@ def test_path_traversal_name_is_accepted_and_not_used_for_storage():
 def test_valid_pdf_is_stored_unchanged_with_its_page_count():
     content = pdf_bytes(pdf_writer(pages=3))
 
-    document = document_clean(pdf_upload(content))
+    document = upload_clean(pdf_upload(content))
 
     assert document.content == content
     assert (document.content_type, document.extension) == ("application/pdf", ".pdf")
@@ -385,7 +385,7 @@ def test_pdf_opening_on_a_page_is_not_active_content():
         [writer.pages[0].indirect_reference, NameObject("/Fit")]
     )
 
-    assert document_clean(pdf_upload(pdf_bytes(writer))).pages == 1
+    assert upload_clean(pdf_upload(pdf_bytes(writer))).pages == 1
 
 
 def test_pdf_with_document_javascript_is_refused():
@@ -455,7 +455,7 @@ def test_pdf_with_a_link_annotation_to_a_web_page_is_accepted():
     )
     writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(link)])
 
-    assert document_clean(pdf_upload(pdf_bytes(writer))).pages == 1
+    assert upload_clean(pdf_upload(pdf_bytes(writer))).pages == 1
 
 
 def test_pdf_javascript_in_an_unreachable_object_is_caught_by_the_byte_scan():
@@ -480,7 +480,7 @@ def test_pdf_restricted_by_owner_password_only_is_accepted_unchanged():
     content = pdf_bytes(writer)
     assert PdfReader(io.BytesIO(content)).is_encrypted
 
-    document = document_clean(pdf_upload(content))
+    document = upload_clean(pdf_upload(content))
 
     assert (document.content, document.pages) == (content, 2)
 
@@ -489,7 +489,7 @@ def test_pdf_with_too_many_pages_is_refused():
     content = pdf_bytes(pdf_writer(pages=MAX_PDF_PAGES + 1))
 
     with pytest.raises(ValidationError) as refused:
-        document_clean(pdf_upload(content))
+        upload_clean(pdf_upload(content))
 
     assert refused.value.code == "too_many_pages"
     assert refused.value.params == {"pages": MAX_PDF_PAGES + 1, "limit": MAX_PDF_PAGES}
@@ -498,7 +498,7 @@ def test_pdf_with_too_many_pages_is_refused():
 def test_pdf_at_the_page_limit_is_accepted():
     content = pdf_bytes(pdf_writer(pages=MAX_PDF_PAGES))
 
-    assert document_clean(pdf_upload(content)).pages == MAX_PDF_PAGES
+    assert upload_clean(pdf_upload(content)).pages == MAX_PDF_PAGES
 
 
 @pytest.mark.parametrize(

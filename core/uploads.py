@@ -1,5 +1,5 @@
-"""Checks on the documents applicants upload (ID card, bank card, business licence, shop front)
-and the names they are stored and downloaded under.
+"""Checks on files people upload (an applicant's ID card, bank card, licence and shop photos;
+a merchant's attachments to a ticket) and the names they are stored and downloaded under.
 
 An upload is trusted for nothing it says about itself: its type comes from its first bytes,
 never from its name or the browser's content type. Photos are decoded and re-encoded from their
@@ -97,7 +97,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class CleanDocument:
+class CleanUpload:
     """What to store: ``content`` is the re-encoded image or the unchanged PDF."""
 
     content: bytes
@@ -110,12 +110,12 @@ class CleanDocument:
     pages: int | None
 
 
-def document_clean(
+def upload_clean(
     upload: UploadedFile,
     *,
     max_bytes: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> CleanDocument:
+) -> CleanUpload:
     """Check an uploaded photo or PDF and return the bytes to store.
 
     ``max_bytes`` defaults to ``settings.DOCUMENT_MAX_BYTES`` (10 MiB when unset). Raises
@@ -169,8 +169,8 @@ def _clean_document(
     width: int | None = None,
     height: int | None = None,
     pages: int | None = None,
-) -> CleanDocument:
-    return CleanDocument(
+) -> CleanUpload:
+    return CleanUpload(
         content=content,
         content_type=content_type,
         extension=extension,
@@ -376,16 +376,18 @@ def _pdf_has_active_content(reader: PdfReader) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def storage_name(slot: str, extension: str) -> str:
-    """A new random path to store a document under, e.g.
+def storage_name(slot: str, extension: str, *, folder: str = "documents") -> str:
+    """A new random path to store an upload under, e.g.
     ``documents/2026/11/id_front-3f2b….jpg``. Nothing of the uploaded file's name is used, so
     a name like ``../../etc/passwd.jpg`` can steer nothing."""
     if not _SLOT.fullmatch(slot):
-        raise ValueError(f"document slot must be lower-case letters, digits or _: {slot!r}")
+        raise ValueError(f"slot must be lower-case letters, digits or _: {slot!r}")
+    if not _SLOT.fullmatch(folder):
+        raise ValueError(f"folder must be lower-case letters, digits or _: {folder!r}")
     if extension not in EXTENSIONS:
         raise ValueError(f"extension must be one of {sorted(EXTENSIONS)}: {extension!r}")
     month = timezone.localtime(timezone.now())
-    return f"documents/{month:%Y/%m}/{slot}-{uuid.uuid4().hex}{extension}"
+    return f"{folder}/{month:%Y/%m}/{slot}-{uuid.uuid4().hex}{extension}"
 
 
 def safe_download_name(label: str, extension: str) -> str:

@@ -1,8 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from portal.masking import mask_account_number, mask_email, mask_mobile
-from portal.validators import (
+from core.masking import mask_account_number, mask_email, mask_mobile
+from core.validators import (
     canonical_login,
     normalize_cn_mobile,
     parse_login,

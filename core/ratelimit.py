@@ -19,7 +19,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
 
-from portal.http import client_ip
+from core.http import client_ip
 
 PERIOD_RE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

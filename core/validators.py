@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 
+from core.pdf import unprintable_characters
+
 # Mainland China mobile numbers: 11 digits, 1 then 3-9 (carriers' number ranges). ASCII
 # digits only: \d would also accept other scripts' digits and store them.
 _CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
@@ -78,8 +80,6 @@ def validate_printable_in_contract(value: str) -> None:
     """Text that goes into the contract PDF must be drawable by its font (the 8,105
     standard characters of 通用规范汉字表 and more); anything else would vanish from the
     signed document. Traditional forms are the usual cause."""
-    from portal.contract_pdf import unprintable_characters
-
     missing = unprintable_characters(value)
     if missing:
         raise ValidationError(
