@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -14,3 +15,21 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if request.method not in ("GET", "HEAD"):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class StatusEventInline(admin.TabularInline):
+    """A row's status timeline under its change form: every event, read-only (the events are
+    written by ``core.transitions`` alone)."""
+
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "from_status", "to_status", "actor", "source", "reason"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

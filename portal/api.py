@@ -82,8 +82,8 @@ class InfoRequestSerializer(serializers.Serializer):
 class ApplicationEventSerializer(serializers.Serializer):
     status = serializers.CharField(source="to_status")
     status_label = serializers.CharField(source="get_to_status_display")
-    reason = serializers.CharField(source="get_reason_display", allow_blank=True)
-    note = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(source="get_rejection_reason_display", allow_blank=True)
+    note = serializers.CharField(source="reason", allow_blank=True)
     at = serializers.DateTimeField(source="created_at")
     questions = InfoRequestSerializer(source="info_requests", many=True)
 

@@ -8,6 +8,9 @@ import os
 
 from celery import Celery
 from celery.contrib.django.task import DjangoTask
+from django.apps import apps as django_apps
+
+from core import registry
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -34,3 +37,15 @@ class PortalTask(DjangoTask):
 app = Celery("portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def collect_beat_schedule(sender: Celery, **kwargs) -> None:
+    """Every app's ``BEAT_SCHEDULE`` (in its tasks.py) into the schedule beat runs. Beat and
+    the worker finalize the app after Django is set up, before the scheduler reads it."""
+    if not django_apps.ready:  # a web process finalizing early has no use for the schedule
+        return
+    sender.conf.beat_schedule = {
+        **sender.conf.beat_schedule,
+        **registry.merged("tasks", "BEAT_SCHEDULE"),
+    }

@@ -28,6 +28,7 @@ from portal.models import (
     User,
 )
 from portal.models.documents import required_slots
+from portal.services import contracts as contract_services
 
 FEE_SCHEDULES = [
     {
@@ -354,8 +355,6 @@ DEMO_CODE = "246810"
 def sign_contract(contract: Contract, user: User) -> Contract:
     """Sign a demo contract the way the merchant would, with a code set for the demo instead
     of one sent by e-mail."""
-    from portal.services import contracts as contract_services
-
     Contract.objects.filter(pk=contract.pk).update(
         code_hash=contract_services._code_digest(contract, DEMO_CODE),
         code_expires_at=timezone.now() + timedelta(minutes=10),

@@ -1,20 +1,13 @@
-"""
-What each kind of notification says. Only the kind and its parameters are stored; the text is
-rendered here, in the reader's language, when the notification is shown or e-mailed.
-"""
+"""What portal's notifications say (collected with every app's by core.notifications)."""
 
-from dataclasses import dataclass
-
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import ApplicationEvent, Notification
+from core.notifications import Text
+from portal.models import ApplicationEvent
 
 
-@dataclass(frozen=True)
-class Text:
-    title: Promise
-    body: Promise
+def _rejection(params: dict) -> dict:
+    return {**params, "reason": ApplicationEvent.RejectionReason(params["reason"]).label}
 
 
 TEXTS = {
@@ -49,6 +42,7 @@ TEXTS = {
             "Reason: %(reason)s. %(note)s You may apply again once the reason no longer "
             "applies; call customer service if you have questions."
         ),
+        prepare=_rejection,
     ),
     "contract_ready": Text(
         _("Your contract %(number)s is ready to sign"),
@@ -92,12 +86,3 @@ TEXTS = {
         _("You can take payments with it now."),
     ),
 }
-
-
-def render(notification: Notification) -> Text:
-    """Title and body in the active language."""
-    text = TEXTS[notification.kind]
-    params = dict(notification.params)
-    if "reason" in params:
-        params["reason"] = ApplicationEvent.RejectionReason(params["reason"]).label
-    return Text(str(text.title) % params, str(text.body) % params)

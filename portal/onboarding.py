@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from core.transitions import StateError
+
+
+class ApplicationStateError(StateError):
+    """The application is not in a state that allows this (someone else may have acted)."""
+
 
 @dataclass(frozen=True)
 class Step:

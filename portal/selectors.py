@@ -6,8 +6,10 @@ from core.validators import canonical_login, normalize_cn_mobile
 from portal.models import (
     Application,
     ApplicationEvent,
+    Contract,
     InfoRequestItem,
     Notification,
+    Terminal,
     TerminalProduct,
     User,
 )
@@ -98,8 +100,6 @@ def application_duplicates(*, application: Application, limit: int = 20) -> list
 
 
 def terminal_list_for(*, user: User) -> list:
-    from portal.models import Terminal
-
     return list(
         Terminal.objects.filter(merchant__user=user)
         .select_related("product")
@@ -109,6 +109,4 @@ def terminal_list_for(*, user: User) -> list:
 
 
 def contract_list_for(*, user: User) -> list:
-    from portal.models import Contract
-
     return list(Contract.objects.filter(merchant__user=user).order_by("-created_at"))

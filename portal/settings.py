@@ -70,6 +70,16 @@ elif not (PII_ENCRYPTION_KEYS and PII_HASH_KEY):
         "PII_ENCRYPTION_KEYS and PII_HASH_KEY must be set when DEBUG is false"
     )
 
+# The project's own apps, dependencies first. Each declares its routes, notification texts,
+# staff permissions, beat entries and merchant-home panels in modules of its own, which the
+# wiring collects (core/registry.py): a new app is one more line here.
+PROJECT_APPS = [
+    "core",
+    "portal",
+    "settlements",
+    "disputes",
+]
+
 INSTALLED_APPS = [
     "portal.admin_apps.PortalAdminConfig",
     "django.contrib.auth",
@@ -89,10 +99,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "simple_history",
-    "core",
-    "portal",
-    "settlements",
-    "disputes",
+    *PROJECT_APPS,
 ]
 
 MIDDLEWARE = [
@@ -507,20 +514,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 HEARTBEAT_INTERVAL_SECONDS = env_seconds("HEARTBEAT_INTERVAL_SECONDS", 60)
-CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {
-        "task": "portal.heartbeat_task",
-        "schedule": timedelta(seconds=HEARTBEAT_INTERVAL_SECONDS),
-    },
-    "contracts-remind-and-expire": {
-        "task": "portal.contracts_remind_and_expire_task",
-        "schedule": timedelta(hours=6),
-    },
-    "purge-login-logs": {
-        "task": "portal.login_logs_purge_task",
-        "schedule": timedelta(hours=24),
-    },
-}
+# The beat schedule is collected from the apps' tasks.py (BEAT_SCHEDULE): portal/celery.py.
 
 # ---------------------------------------------------------------------------------------------
 # Logging

@@ -1,4 +1,5 @@
 import smtplib
+from datetime import timedelta
 
 from celery.signals import worker_ready
 from django.conf import settings
@@ -10,6 +11,22 @@ from portal.services import (
     login_logs_purge,
     notification_email,
 )
+
+# Collected with every app's by portal/celery.py when beat starts.
+BEAT_SCHEDULE = {
+    "heartbeat": {
+        "task": "portal.heartbeat_task",
+        "schedule": timedelta(seconds=settings.HEARTBEAT_INTERVAL_SECONDS),
+    },
+    "contracts-remind-and-expire": {
+        "task": "portal.contracts_remind_and_expire_task",
+        "schedule": timedelta(hours=6),
+    },
+    "purge-login-logs": {
+        "task": "portal.login_logs_purge_task",
+        "schedule": timedelta(hours=24),
+    },
+}
 
 
 @app.task(name="portal.heartbeat_task")

@@ -1,10 +1,13 @@
+"""The site's URLs: portal's own pages and API routes, then every other project app's, collected
+from its ``urls.py`` (``urlpatterns``, ``api_urlpatterns``) by core/registry.py."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core import registry
 from portal import api, views
-from settlements import api as settlements_api
 
 account_patterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -70,44 +73,31 @@ portal_patterns = [
     path("notifications/<uuid:public_id>/", views.notification_open, name="notification-open"),
 ]
 
-api_v1_patterns = [
+# The API is one namespace ("api:…"): portal's routes, then every app's ``api_urlpatterns``.
+api_patterns = [
     path("me/", api.MeView.as_view(), name="me"),
-    path("dashboard/", settlements_api.DashboardView.as_view(), name="dashboard"),
-    path("transactions/", settlements_api.TransactionListView.as_view(), name="transaction-list"),
-    path(
-        "transactions/<uuid:public_id>/",
-        settlements_api.TransactionDetailView.as_view(),
-        name="transaction-detail",
-    ),
-    path("payouts/", settlements_api.PayoutListView.as_view(), name="payout-list"),
-    path(
-        "payouts/<uuid:public_id>/",
-        settlements_api.PayoutDetailView.as_view(),
-        name="payout-detail",
-    ),
-    path(
-        "payouts/<uuid:public_id>/transactions/",
-        settlements_api.PayoutTransactionListView.as_view(),
-        name="payout-transactions",
-    ),
     path("applications/", api.ApplicationListView.as_view(), name="application-list"),
     path(
         "applications/<uuid:public_id>/",
         api.ApplicationDetailView.as_view(),
         name="application-detail",
     ),
+    *registry.api_urlpatterns(),
 ]
+
+# Every other project app's pages, from its own urls.py (core/registry.py).
+app_patterns = registry.app_urlpatterns(root=__name__)
 
 handler404 = "portal.views.errors.page_not_found"
 
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
-    path("", include("settlements.urls")),
+    *app_patterns,
     path("accounts/", include((account_patterns, "accounts"))),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include((api_v1_patterns, "api"))),
+    path("api/v1/", include((api_patterns, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

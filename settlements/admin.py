@@ -17,8 +17,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import HistoryAdmin
-from settlements import calendar, selectors, services
+from core.admin import HistoryAdmin, StatusEventInline
+from settlements import calendar, services
 from settlements.models import (
     CalendarDay,
     CalendarYear,
@@ -26,6 +26,7 @@ from settlements.models import (
     Payout,
     PayoutEvent,
     ReconciliationRun,
+    ReconciliationRunEvent,
     Transaction,
 )
 from settlements.reconciliation import reconciliation_start
@@ -211,19 +212,14 @@ class CauseFilter(admin.SimpleListFilter):
         return queryset.filter(reason_code__in=Payout.reason_codes_for_cause(cause))
 
 
-class PayoutEventInline(admin.TabularInline):
+class PayoutEventInline(StatusEventInline):
     model = PayoutEvent
     fields = ["occurred_at", "from_status", "to_status", "reason_code", "reason", "source", "actor"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["occurred_at", "pk"]
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+class ReconciliationRunEventInline(StatusEventInline):
+    model = ReconciliationRunEvent
 
 
 @admin.register(Payout)
@@ -299,7 +295,7 @@ class PayoutAdmin(BigTableAdmin):
     ]
 
     def get_queryset(self, request):
-        return selectors.with_lateness(super().get_queryset(request))
+        return super().get_queryset(request).with_lateness()
 
     def search_condition(self, term):
         condition = Q(acquirer_id=term) | Q(bank_reference=term)
@@ -448,6 +444,7 @@ class ReconciliationImportForm(forms.Form):
 
 @admin.register(ReconciliationRun)
 class ReconciliationRunAdmin(ReadOnlyAdmin):
+    inlines = [ReconciliationRunEventInline]
     list_display = [
         "settlement_date",
         "file_name",

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from chinese_calendar import constants
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+
+from settlements.models import CalendarDay, CalendarYear
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +80,6 @@ def business_calendar() -> BusinessCalendar:
     """The calendar from the database, cached briefly; edits call ``forget_calendar()``."""
     cached = cache.get(CACHE_KEY)
     if cached is None:
-        from settlements.models import CalendarDay, CalendarYear
-
         holidays, workdays = [], []
         for day, kind in CalendarDay.objects.values_list("date", "kind"):
             (holidays if kind == CalendarDay.Kind.HOLIDAY else workdays).append(day)
@@ -95,8 +96,6 @@ def forget_calendar() -> None:
 
 def library_calendar() -> dict[int, list[tuple[date, str, str, str]]]:
     """What chinese-calendar knows, by year: (date, kind, Chinese name, English name)."""
-    from chinese_calendar import constants
-
     years: dict[int, list[tuple[date, str, str, str]]] = {}
     for table, kind in ((constants.holidays, "holiday"), (constants.workdays, "workday")):
         for day, name in table.items():

@@ -30,7 +30,14 @@ from django.utils import timezone
 
 from portal.models import Merchant
 from settlements import acquirer_data, calendar, ledger, services
-from settlements.models import CalendarDay, Channel, Cycle, Payout, PayoutEvent, Transaction
+from settlements.models import (
+    CalendarDay,
+    Channel,
+    Payout,
+    PayoutEvent,
+    Transaction,
+    late_since,
+)
 
 # The counter POS (cards, and QR codes it scans), the smart POS (everything) and the QR stand
 # the customer scans (QR only).
@@ -103,10 +110,6 @@ UNASSEMBLED_FOR = timedelta(hours=1)
 UNASSEMBLED_AT_LEAST = 3
 # A run finds traffic this recent and does nothing: `make run` twice in a row adds nothing.
 FRESH_FOR = timedelta(hours=24)
-# Up to this many transactions go through transaction_record one by one (a run a few days after
-# the last); more are written in bulk, with the same values.
-ONE_BY_ONE_UP_TO = 300
-BULK_BATCH = 500
 
 
 # -- Transactions -------------------------------------------------------------------------------
@@ -390,89 +393,13 @@ def demo_traffic(
     return planned
 
 
-def record_one_by_one(*, merchant: Merchant, planned: Sequence[PlannedTransaction]) -> int:
-    """Record ``planned`` as the acquirer integration does, one ``transaction_record`` each."""
-    created = 0
-    for item in planned:
-        _record, was_created = services.transaction_record(
-            data=acquirer_data.parse_transaction(item.payload)
-        )
-        created += was_created
-    return created
-
-
-def record_in_bulk(*, merchant: Merchant, planned: Sequence[PlannedTransaction]) -> int:
-    """Write ``planned`` for a T+1 merchant exactly as ``transaction_record`` would, field for
-    field (fees, settlement dates from the business calendar, the acquirer's fee and the
-    mismatch flag, the link to the original), in a few INSERTs instead of a dozen queries
-    each: ninety days one by one would take ``seed_demo`` well past its time budget.
-
-    A transaction already recorded is skipped; a refund or void recorded before its sale
-    (here or earlier) is linked to it as ``transaction_record`` links it.
-    """
-    acquirer = settings.ACQUIRER_CODE
-    schedule = merchant.fee_schedule
-    if schedule.settlement_cycle != Cycle.T1:
-        # Whether a sale settles D0 depends on what settled D0 before it that day, a rule
-        # transaction_record owns; D0 merchants are recorded one by one through it.
-        raise ValueError("bulk recording is for T+1 merchants")
-    business = calendar.business_calendar()
-    items = [acquirer_data.parse_transaction(item.payload) for item in planned]
-    if any(data.payout_id or data.merchant_id != merchant.mid for data in items):
-        raise ValueError("bulk recording takes this merchant's transactions, outside payouts")
-    ids = [data.id for data in items]
-    existing = set(
-        Transaction.objects.filter(acquirer=acquirer, acquirer_id__in=ids).values_list(
-            "acquirer_id", flat=True
-        )
+def record_transactions(*, planned: Sequence[PlannedTransaction]) -> int:
+    """Record ``planned`` as the acquirer integration does, through
+    ``services.transactions_record``; returns how many were new."""
+    outcomes = services.transactions_record(
+        items=[acquirer_data.parse_transaction(item.payload) for item in planned]
     )
-    wanted = {data.original_id for data in items if data.original_id} - set(ids)
-    rows: dict[str, Transaction] = {
-        row.acquirer_id: row
-        for row in Transaction.objects.filter(
-            acquirer=acquirer, acquirer_id__in=wanted, merchant=merchant
-        )
-    }
-    new_rows = []
-    for data in items:
-        if data.id in existing or data.id in rows:
-            continue
-        approved = data.status == Transaction.Status.APPROVED
-        original = rows.get(data.original_id) if data.original_id else None
-        cycle, settlement_date = Cycle.T1, None
-        if approved:
-            cycle, settlement_date = calendar.settlement_for(
-                schedule, data.occurred_at, calendar=business
-            )
-        row = services.transaction_build(
-            data,
-            acquirer=acquirer,
-            merchant=merchant,
-            original=original,
-            cycle=cycle,
-            settlement_date=settlement_date,
-        )
-        rows[data.id] = row
-        new_rows.append(row)
-    # A row can point only at a saved original: sales first, then what undoes them.
-    waiting = new_rows
-    while waiting:
-        ready = [row for row in waiting if row.original is None or row.original.pk]
-        Transaction.objects.bulk_create(ready, batch_size=BULK_BATCH)
-        waiting = [row for row in waiting if row.pk is None]
-    # A refund or void recorded before its sale finds it now, by transaction_record's own
-    # rule; one query finds whether there is any, instead of one query per sale.
-    early = set(
-        Transaction.objects.filter(
-            acquirer=acquirer,
-            merchant=merchant,
-            original_acquirer_id__in=[row.acquirer_id for row in new_rows],
-            original__isnull=True,
-        ).values_list("original_acquirer_id", flat=True)
-    )
-    for acquirer_id in sorted(early):
-        services._link_early_undoings(rows[acquirer_id])
-    return len(new_rows)
+    return sum(created for _row, created in outcomes)
 
 
 def unassembled_from(planned: Sequence[PlannedTransaction], now: datetime) -> int:
@@ -681,7 +608,7 @@ def advance_payouts(*, merchant: Merchant, now: datetime, seed: int) -> None:
     as far as its age says: scheduled until its expected arrival, processing on the day, paid
     after — except a few old enough to be late, which get the trouble the demo shows."""
     business = calendar.business_calendar()
-    late_since = now - settings.PAYOUT_LATE_AFTER
+    late = late_since(now)
     on_path = list(
         Payout.objects.filter(merchant=merchant, expected_at__lte=now)
         .filter(status__in=[Payout.Status.SCHEDULED, Payout.Status.PROCESSING], reason_code="")
@@ -692,7 +619,7 @@ def advance_payouts(*, merchant: Merchant, now: datetime, seed: int) -> None:
         payout
         for payout in on_path
         if payout.status == Payout.Status.SCHEDULED
-        and payout.expected_at < late_since - timedelta(hours=1)
+        and payout.expected_at < late - timedelta(hours=1)
     ]
     troubles: dict[int, Trouble] = {}
     for trouble in TROUBLES:
@@ -711,7 +638,7 @@ def advance_payouts(*, merchant: Merchant, now: datetime, seed: int) -> None:
         rng = payout_rng(seed, payout)
         if payout.pk in troubles:
             steps = troubles[payout.pk].steps(payout, rng, business)
-        elif payout.expected_at >= late_since:
+        elif payout.expected_at >= late:
             steps = paid_steps(payout, rng, start=payout.expected_at)[:1]
         else:
             steps = paid_steps(payout, rng, start=payout.expected_at)
@@ -762,17 +689,28 @@ def seed_settlements(
             ]
             split = unassembled_from(planned, now)
             head, tail = planned[:split], planned[split:]
-            bulk = (
-                len(head) > ONE_BY_ONE_UP_TO and merchant.fee_schedule.settlement_cycle == Cycle.T1
-            )
-            record = record_in_bulk if bulk else record_one_by_one
-            result["transactions"] = record(merchant=merchant, planned=head)
+            result["transactions"] = record_transactions(planned=head)
             result["payouts"] = len(assemble_payouts(merchant=merchant, now=now, seed=rng_seed))
             advance_payouts(merchant=merchant, now=now, seed=rng_seed)
             # The newest arrive as the acquirer reports them live.
-            result["transactions"] += record_one_by_one(merchant=merchant, planned=tail)
+            result["transactions"] += record_transactions(planned=tail)
     payouts = Payout.objects.filter(merchant=merchant)
     result["late"] = payouts.overdue(now).count()
     result["transactions_total"] = merchant.transactions.count()
     result["payouts_total"] = payouts.count()
     return result
+
+
+def seed_demo(*, merchant: Merchant) -> list[str]:
+    """The demo merchant's traffic, for ``manage.py seed_demo`` (which collects every app's
+    ``seed_demo``); returns the lines it prints. Safe to repeat, as ``seed_settlements``."""
+    traffic = seed_settlements(merchant=merchant)
+    added = (
+        f"this run added {traffic['transactions']:,} and {traffic['payouts']:,}"
+        if traffic["transactions"] or traffic["payouts"]
+        else "up to date"
+    )
+    return [
+        f"  demo traffic: {traffic['transactions_total']:,} transactions, "
+        f"{traffic['payouts_total']:,} payouts ({traffic['late']} late); {added}"
+    ]

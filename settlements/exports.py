@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO
 
+import xlsxwriter
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -125,8 +126,6 @@ def xlsx_file(queryset, *, title: str) -> IO[bytes]:
     XlsxWriter's constant-memory mode flushes each row to disk as it is written, so memory
     stays flat however many rows there are; text is always written as text, never a formula.
     """
-    import xlsxwriter
-
     output = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the response, which closes it)
     workbook = xlsxwriter.Workbook(
         output,

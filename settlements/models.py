@@ -6,17 +6,18 @@ reversal negative, and so are the fees they return. Sums are therefore plain SUM
 """
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from core.models import Source, StatusEvent
 from portal.models import FeeSchedule, Merchant, User
 from portal.models.onboarding import localized
 
@@ -178,21 +179,34 @@ class Transaction(models.Model):
         return self.status == self.Status.APPROVED
 
 
+def late_since(now: datetime | None = None) -> datetime:
+    """The moment before which an unpaid payout's expected arrival makes it late: a payout is
+    late ("24 小时未到账") when it is not paid ``PAYOUT_LATE_AFTER`` after its expected arrival.
+
+    Lateness is derived, never stored, and defined here alone: ``Payout.late()`` turns this
+    into the condition every query, page and job uses.
+    """
+    return (now or timezone.now()) - settings.PAYOUT_LATE_AFTER
+
+
 class PayoutQuerySet(models.QuerySet):
-    def late_since(self, now=None):
-        """The moment before which an unpaid payout's expected arrival makes it late."""
-        return (now or timezone.now()) - settings.PAYOUT_LATE_AFTER
-
     def overdue(self, now=None):
-        """Payouts not paid ``PAYOUT_LATE_AFTER`` after their expected arrival.
-
-        Overdue is derived, never stored; the partial index on unpaid payouts' ``expected_at``
-        keeps this cheap however many paid payouts pile up.
-        """
-        return self.exclude(status=Payout.Status.PAID).filter(expected_at__lt=self.late_since(now))
+        """Late payouts. The partial index on unpaid payouts' ``expected_at`` keeps this cheap
+        however many paid payouts pile up."""
+        return self.filter(Payout.late(now))
 
     def not_overdue(self, now=None):
-        return self.filter(Q(status=Payout.Status.PAID) | Q(expected_at__gte=self.late_since(now)))
+        return self.exclude(Payout.late(now))
+
+    def with_lateness(self, now=None):
+        """Each payout annotated with ``is_late``, for pages and the API."""
+        return self.annotate(
+            is_late=Case(
+                When(Payout.late(now), then=Value(True)),
+                default=Value(False),
+                output_field=models.BooleanField(),
+            )
+        )
 
     def unpaid(self):
         return self.exclude(status=Payout.Status.PAID)
@@ -359,43 +373,32 @@ class Payout(models.Model):
         code = self.known_reason_code
         return self.ReasonCode(code).label if code else ""
 
-    @property
-    def late_after(self):
-        return self.expected_at + settings.PAYOUT_LATE_AFTER
-
-    def is_overdue(self, now=None) -> bool:
-        return self.status != self.Status.PAID and (now or timezone.now()) > self.late_after
+    @classmethod
+    def late(cls, now=None) -> Q:
+        """The condition of a late payout (see ``late_since``)."""
+        return ~Q(status=cls.Status.PAID) & Q(expected_at__lt=late_since(now))
 
     @classmethod
     def reason_codes_for_cause(cls, cause: str) -> list[str]:
         return [code for code, of in cls.CAUSE_OF_REASON.items() if of == cause]
 
 
-class PayoutEvent(models.Model):
-    """A payout's status change: from, to, why, who or what reported it."""
+class PayoutEvent(StatusEvent):
+    """A payout's status change: from, to, why, who or what reported it, and when the acquirer
+    saw it (``occurred_at``; ``created_at`` is when the portal learnt it)."""
 
-    class Source(models.TextChoices):
-        ACQUIRER = "acquirer", _("Acquirer")
-        STAFF = "staff", _("Staff")
-        PORTAL = "portal", _("Portal")
+    Source = Source
 
     payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=12, choices=Payout.Status.choices, blank=True)
     to_status = models.CharField(max_length=12, choices=Payout.Status.choices)
     reason_code = models.CharField(max_length=40, blank=True)
-    reason = models.CharField(max_length=255, blank=True)
-    source = models.CharField(max_length=10, choices=Source.choices)
-    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
-    occurred_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(StatusEvent.Meta):
         ordering = ["occurred_at", "pk"]
         verbose_name = _("payout event")
         verbose_name_plural = _("payout events")
-
-    def __str__(self):
-        return f"{self.payout_id}: {self.from_status} → {self.to_status}"
 
 
 class CalendarYear(models.Model):
@@ -466,6 +469,17 @@ class ReconciliationRun(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    # Loading and matching happen in one database transaction per attempt, so a killed worker
+    # leaves the run "loading"; the next attempt starts over from there, and a failed attempt
+    # may be tried again until the attempts run out.
+    ALLOWED_TRANSITIONS = {
+        Status.PENDING: {Status.LOADING, Status.FAILED},
+        Status.LOADING: {Status.LOADING, Status.MATCHING, Status.FAILED},
+        Status.MATCHING: {Status.DONE, Status.FAILED},
+        Status.DONE: set(),
+        Status.FAILED: {Status.LOADING},
+    }
+
     acquirer = models.CharField(_("acquirer"), max_length=20)
     settlement_date = models.DateField(_("settlement date"))
     file_name = models.CharField(_("file"), max_length=255)
@@ -509,6 +523,20 @@ class ReconciliationRun(models.Model):
     @property
     def duration(self) -> timedelta | None:
         return self.finished_at - self.created_at if self.finished_at else None
+
+
+class ReconciliationRunEvent(StatusEvent):
+    """A reconciliation run's status change: each attempt, its outcome and why it failed."""
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(
+        max_length=10, choices=ReconciliationRun.Status.choices, blank=True
+    )
+    to_status = models.CharField(max_length=10, choices=ReconciliationRun.Status.choices)
+
+    class Meta(StatusEvent.Meta):
+        verbose_name = _("reconciliation run event")
+        verbose_name_plural = _("reconciliation run events")
 
 
 class ReconciliationLine(models.Model):

@@ -71,6 +71,8 @@ from django.db.models.functions import FirstValue
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import transitions
+from core.transitions import transition
 from settlements.acquirer_data import (
     DIGITS,
     ID_RE,
@@ -164,6 +166,7 @@ def reconciliation_start(
                 sha256=sha256,
                 created_by=user,
             )
+            transitions.event_record(run, from_status="", actor=user)
     except IntegrityError:
         # The same file, started a moment ago by someone else: theirs is the run.
         storage.delete(stored_file)
@@ -228,11 +231,16 @@ def reconciliation_process(*, run_id: int, max_attempts: int | None = None) -> R
         if run.status == Status.DONE:
             return run
         if max_attempts is not None and run.attempts >= max_attempts:
+            if run.status == Status.FAILED:
+                return run
             message = _("Gave up after %(count)d attempts.") % {"count": run.attempts}
             return _fail(run, message)
-        run.attempts += 1
-        run.status = Status.LOADING
-        run.save(update_fields=["attempts", "status"])
+        transition(
+            run,
+            Status.LOADING,
+            reason=f"attempt {run.attempts + 1}",
+            updates={"attempts": F("attempts") + 1},
+        )
     try:
         with transaction.atomic():
             run = ReconciliationRun.objects.select_for_update().get(pk=run_id)
@@ -253,19 +261,30 @@ def reconciliation_process(*, run_id: int, max_attempts: int | None = None) -> R
 
 def _fail(run: ReconciliationRun, message: str) -> ReconciliationRun:
     logger.warning("Reconciliation run %s failed: %s", run.pk, message)
-    run.status = Status.FAILED
-    run.error = message
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at"])
+    transition(
+        run,
+        Status.FAILED,
+        reason=message,
+        updates={"error": message, "finished_at": timezone.now()},
+    )
     return run
 
 
 def _load_and_match(run: ReconciliationRun) -> None:
     Discrepancy.objects.filter(run=run).delete()
     ReconciliationLine.objects.filter(run=run).delete()
-    run.status, run.error, run.finished_at = Status.LOADING, "", None
+    run.error, run.finished_at = "", None
     run.line_count = run.matched_count = run.discrepancy_count = run.malformed_count = 0
-    run.save()
+    run.save(
+        update_fields=[
+            "error",
+            "finished_at",
+            "line_count",
+            "matched_count",
+            "discrepancy_count",
+            "malformed_count",
+        ]
+    )
     if not run.stored_file:
         _fail(run, _("The run has no stored file to import."))
         return
@@ -286,8 +305,8 @@ def _load_and_match(run: ReconciliationRun) -> None:
             return
         run.line_count, malformed = _load(run, lines, batch_size)
     malformed += _flag_duplicates(run, batch_size)
-    run.status = Status.MATCHING
-    run.save(update_fields=["status"])
+    run.save(update_fields=["line_count"])
+    transition(run, Status.MATCHING)
 
     counts = Counter({Kind.MALFORMED: malformed})
     staged = ReconciliationLine.objects.filter(run=run).count()
@@ -295,13 +314,17 @@ def _load_and_match(run: ReconciliationRun) -> None:
     counts[Kind.MISSING_THERE] = _match_missing_there(run, batch_size)
     ReconciliationLine.objects.filter(run=run).delete()
 
-    run.status = Status.DONE
-    run.matched_count = staged - mismatched
-    run.malformed_count = counts[Kind.MALFORMED]
-    run.discrepancy_count = sum(counts.values())
-    run.finished_at = timezone.now()
-    run.stored_file = ""
-    run.save()
+    transition(
+        run,
+        Status.DONE,
+        updates={
+            "matched_count": staged - mismatched,
+            "malformed_count": counts[Kind.MALFORMED],
+            "discrepancy_count": sum(counts.values()),
+            "finished_at": timezone.now(),
+            "stored_file": "",
+        },
+    )
     logger.info(
         "Reconciliation run %s done: %s lines, %s matched, %s",
         run.pk,

@@ -77,7 +77,7 @@ def transaction_list(*, merchant: Merchant) -> QuerySet[Transaction]:
 
 def transaction_get(*, merchant: Merchant, public_id) -> Transaction:
     """One of the merchant's transactions, or 404: another merchant's looks missing."""
-    payouts = with_lateness(Payout.objects.all())
+    payouts = Payout.objects.with_lateness()
     return get_object_or_404(
         transaction_list(merchant=merchant)
         .select_related(None)
@@ -126,20 +126,9 @@ def transaction_totals(queryset: QuerySet[Transaction]) -> Totals:
 # -- Payouts ------------------------------------------------------------------------------------
 
 
-def with_lateness(queryset: QuerySet[Payout], *, now: datetime | None = None):
-    late_since = Payout.objects.late_since(now)
-    return queryset.annotate(
-        is_late=Case(
-            When(~Q(status=Payout.Status.PAID) & Q(expected_at__lt=late_since), then=Value(True)),
-            default=Value(False),
-            output_field=BooleanField(),
-        )
-    )
-
-
 def payout_list(*, merchant: Merchant) -> QuerySet[Payout]:
-    return with_lateness(
-        Payout.objects.filter(merchant=merchant).order_by("-settlement_date", "-pk")
+    return (
+        Payout.objects.filter(merchant=merchant).with_lateness().order_by("-settlement_date", "-pk")
     )
 
 
@@ -258,7 +247,9 @@ def dashboard_summary(
 
     payouts = Payout.objects.filter(merchant=merchant)
     next_payout = (
-        with_lateness(payouts.unpaid().filter(expected_at__gte=now), now=now)
+        payouts.unpaid()
+        .filter(expected_at__gte=now)
+        .with_lateness(now)
         .order_by("expected_at", "pk")
         .first()
     )
@@ -270,8 +261,8 @@ def dashboard_summary(
             calendar.expected_arrival(waiting["first"], merchant_cycle(merchant)),
             waiting["total"] or ZERO,
         )
-    late = list(with_lateness(payouts.overdue(now), now=now).order_by("expected_at", "pk")[:20])
-    recent = list(with_lateness(payouts, now=now).order_by("-settlement_date", "-pk")[:6])
+    late = list(payouts.overdue(now).with_lateness(now).order_by("expected_at", "pk")[:20])
+    recent = list(payouts.with_lateness(now).order_by("-settlement_date", "-pk")[:6])
 
     series = daily_series(merchant=merchant, start=chart_start, end=today)
     return Dashboard(

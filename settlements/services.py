@@ -3,15 +3,18 @@ through its statuses, and keeping the business-day calendar. Views, the admin, t
 commands call these; nothing else writes these tables."""
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from core import transitions
+from core.models import Source
+from core.transitions import TransitionNotAllowed, transition
 from portal.models import Merchant, User
 from settlements import calendar, ledger
 from settlements.acquirer_data import AcquirerDataError, TransactionData
@@ -21,15 +24,12 @@ from settlements.models import (
     Cycle,
     Discrepancy,
     Payout,
-    PayoutEvent,
     Transaction,
 )
 
 logger = logging.getLogger(__name__)
-
-
-class PayoutTransitionError(ValidationError):
-    pass
+# Rows per INSERT when recording many transactions at once.
+BULK_INSERT_BATCH = 1000
 
 
 # -- Transactions -------------------------------------------------------------------------------
@@ -38,48 +38,123 @@ class PayoutTransitionError(ValidationError):
 def transaction_record(
     *, data: TransactionData, acquirer: str | None = None
 ) -> tuple[Transaction, bool]:
-    """Record a transaction the acquirer reported; returns (transaction, created).
+    """Record one transaction the acquirer reported; returns (transaction, created). The same
+    as ``transactions_record`` with one item (see there)."""
+    return transactions_record(items=[data], acquirer=acquirer)[0]
 
-    The portal computes the fee from the merchant's fee schedule and flags a difference from
-    the acquirer's. Safe to repeat: (acquirer, id) is unique, and a repeat only attaches the
-    payout once the acquirer names one. Raises ``AcquirerDataError`` for a merchant the portal
-    does not know.
+
+def transactions_record(
+    *, items: Sequence[TransactionData], acquirer: str | None = None
+) -> list[tuple[Transaction, bool]]:
+    """Record transactions the acquirer reported, in the order given (a page of the feed, a
+    day of demo traffic); returns (transaction, created) for each item.
+
+    The portal computes each fee from the merchant's fee schedule and flags a difference from
+    the acquirer's. Sales of a D0 merchant count against its daily D0 limit in the order
+    given, under a lock on the merchant so that two writers cannot both fit the limit. A
+    refund, void or reversal that arrives before its sale is linked to it when the sale
+    comes. New rows are written a few INSERTs at a time, not one by one.
+
+    Safe to repeat and to run beside another writer: (acquirer, id) is unique, a transaction
+    already recorded is returned as it is (and attached to its payout once the acquirer names
+    one). Raises ``AcquirerDataError`` for a merchant the portal does not know or one without
+    a fee schedule, before anything is written.
     """
     acquirer = acquirer or settings.ACQUIRER_CODE
-    existing = Transaction.objects.filter(acquirer=acquirer, acquirer_id=data.id).first()
-    if existing is not None:
-        if _attach_payout(existing, data.payout_id):
-            existing.refresh_from_db(fields=["payout", "acquirer_payout_id"])
-        return existing, False
-
-    merchant = Merchant.objects.select_related("fee_schedule").filter(mid=data.merchant_id).first()
-    if merchant is None:
-        raise AcquirerDataError("merchant_id", f"no merchant {data.merchant_id} in the portal")
-    schedule = merchant.fee_schedule
-    if schedule is None:
-        raise AcquirerDataError("merchant_id", f"merchant {data.merchant_id} has no fee schedule")
-    approved = data.status == Transaction.Status.APPROVED
-
+    ids = [data.id for data in items]
+    existing = {
+        row.acquirer_id: row
+        for row in Transaction.objects.filter(acquirer=acquirer, acquirer_id__in=ids)
+    }
+    for data in items:
+        row = existing.get(data.id)
+        if row is not None and _attach_payout(row, data.payout_id):
+            row.refresh_from_db(fields=["payout", "acquirer_payout_id"])
+    fresh = [data for data in items if data.id not in existing]
+    merchants = {
+        merchant.mid: merchant
+        for merchant in Merchant.objects.select_related("fee_schedule").filter(
+            mid__in={data.merchant_id for data in fresh}
+        )
+    }
+    for data in fresh:
+        merchant = merchants.get(data.merchant_id)
+        if merchant is None:
+            raise AcquirerDataError("merchant_id", f"no merchant {data.merchant_id} in the portal")
+        if merchant.fee_schedule is None:
+            raise AcquirerDataError(
+                "merchant_id", f"merchant {data.merchant_id} has no fee schedule"
+            )
     with transaction.atomic():
-        original = None
-        if data.original_id:
-            original = Transaction.objects.filter(
-                acquirer=acquirer, acquirer_id=data.original_id, merchant=merchant
-            ).first()
+        built = _transactions_build(fresh, acquirer=acquirer, merchants=merchants)
+        recorded = _transactions_save(list(built.values()), acquirer=acquirer)
+    for row in recorded.values():
+        if row.fee_mismatch:
+            logger.info(
+                "Fee mismatch on transaction %s: portal %s, acquirer %s",
+                row.acquirer_id,
+                row.fee,
+                row.acquirer_fee,
+            )
+    outcomes, seen = [], set()
+    for data in items:
+        if data.id in existing or data.id in seen:
+            outcomes.append((existing.get(data.id) or recorded[data.id], False))
+            continue
+        seen.add(data.id)
+        row = recorded[data.id]
+        outcomes.append((row, row.acquirer_id in built and row is built[data.id]))
+    return outcomes
+
+
+def _transactions_build(
+    items: Sequence[TransactionData], *, acquirer: str, merchants: dict[str, Merchant]
+) -> dict[str, Transaction]:
+    """The unsaved rows for ``items`` (new to the portal), by acquirer id, in order."""
+    wanted = {data.original_id for data in items if data.original_id} - {d.id for d in items}
+    rows: dict[str, Transaction] = {
+        row.acquirer_id: row
+        for row in Transaction.objects.filter(acquirer=acquirer, acquirer_id__in=wanted)
+    }
+    payouts = {
+        payout.acquirer_id: payout
+        for payout in Payout.objects.filter(
+            acquirer=acquirer, acquirer_id__in={d.payout_id for d in items if d.payout_id}
+        )
+    }
+    business = calendar.business_calendar()
+    d0_used: dict[tuple[int, date], Decimal] = {}
+    locked: set[int] = set()
+    built: dict[str, Transaction] = {}
+    for data in items:
+        if data.id in built:
+            continue
+        merchant = merchants[data.merchant_id]
+        schedule = merchant.fee_schedule
+        original = rows.get(data.original_id) if data.original_id else None
+        if original is not None and original.merchant_id != merchant.pk:
+            original = None  # another merchant's transaction is never this one's original
         cycle, settlement_date = Cycle.T1, None
-        if approved:
-            d0_used = ledger.ZERO
-            if schedule.settlement_cycle == Cycle.D0 and data.type == Transaction.Type.SALE:
-                # One writer at a time per merchant, or two sales could both fit the D0 limit.
-                Merchant.objects.select_for_update().filter(pk=merchant.pk).exists()
-                d0_used = _d0_used(merchant, calendar.local(data.occurred_at).date())
+        if data.status == Transaction.Status.APPROVED:
+            used = ledger.ZERO
+            is_sale = data.type == Transaction.Type.SALE
+            if schedule.settlement_cycle == Cycle.D0 and is_sale:
+                if merchant.pk not in locked:
+                    # One writer at a time per merchant, or two sales could both fit the limit.
+                    Merchant.objects.select_for_update().filter(pk=merchant.pk).exists()
+                    locked.add(merchant.pk)
+                day = calendar.local(data.occurred_at).date()
+                if (merchant.pk, day) not in d0_used:
+                    d0_used[(merchant.pk, day)] = _d0_used(merchant, day)
+                used = d0_used[(merchant.pk, day)]
             cycle, settlement_date = calendar.settlement_for(
                 schedule,
                 data.occurred_at,
-                amount=abs(data.amount) if data.type == Transaction.Type.SALE else ledger.ZERO,
-                d0_used=d0_used,
+                amount=abs(data.amount) if is_sale else ledger.ZERO,
+                d0_used=used,
+                calendar=business,
             )
-        record = transaction_build(
+        row = transaction_build(
             data,
             acquirer=acquirer,
             merchant=merchant,
@@ -87,26 +162,58 @@ def transaction_record(
             cycle=cycle,
             settlement_date=settlement_date,
         )
-        record.payout = (
-            Payout.objects.filter(acquirer=acquirer, acquirer_id=data.payout_id).first()
-            if data.payout_id
-            else None
-        )
+        row.payout = payouts.get(data.payout_id) if data.payout_id else None
+        if row.is_approved and cycle == Cycle.D0:
+            key = (merchant.pk, settlement_date)
+            if key not in d0_used:
+                d0_used[key] = _d0_used(merchant, settlement_date)
+            d0_used[key] += row.amount
+        rows[data.id] = built[data.id] = row
+    return built
+
+
+def _transactions_save(rows: list[Transaction], *, acquirer: str) -> dict[str, Transaction]:
+    """Insert ``rows`` (sales before what undoes them, as a row can point only at a saved
+    original) and link undoings that came before their sale; returns every row by acquirer
+    id, the one already in the database where another writer got there first."""
+    saved: dict[str, Transaction] = {}
+    waiting = rows
+    while waiting:
+        for row in waiting:
+            if row.original is not None and row.original.acquirer_id in saved:
+                # The original as saved: ours, or the one another writer saved first.
+                row.original = saved[row.original.acquirer_id]
+        ready = [row for row in waiting if row.original is None or row.original.pk]
+        if not ready:  # pragma: no cover - originals come before what undoes them
+            raise RuntimeError("transactions wait for originals that are never saved")
         try:
             with transaction.atomic():
-                record.save(force_insert=True)
+                Transaction.objects.bulk_create(ready, batch_size=BULK_INSERT_BATCH)
         except IntegrityError:
-            # Another worker recorded the same transaction a moment ago.
-            return Transaction.objects.get(acquirer=acquirer, acquirer_id=data.id), False
-        _link_early_undoings(record)
-    if record.fee_mismatch:
-        logger.info(
-            "Fee mismatch on transaction %s: portal %s, acquirer %s",
-            data.id,
-            record.fee,
-            record.acquirer_fee,
-        )
-    return record, True
+            # Another writer recorded some of these a moment ago: one at a time, theirs wins.
+            for row in ready:
+                row.pk = None
+                try:
+                    with transaction.atomic():
+                        row.save(force_insert=True)
+                except IntegrityError:
+                    row.pk = None
+                    saved[row.acquirer_id] = Transaction.objects.get(
+                        acquirer=acquirer, acquirer_id=row.acquirer_id
+                    )
+        for row in ready:
+            saved.setdefault(row.acquirer_id, row)
+        waiting = [row for row in waiting if row.acquirer_id not in saved]
+    early = set(
+        Transaction.objects.filter(
+            acquirer=acquirer,
+            original_acquirer_id__in=[row.acquirer_id for row in rows if row.pk],
+            original__isnull=True,
+        ).values_list("original_acquirer_id", flat=True)
+    )
+    for acquirer_id in sorted(early):
+        _link_early_undoings(saved[acquirer_id])
+    return saved
 
 
 def transaction_build(
@@ -274,11 +381,8 @@ def payout_assemble(
         Transaction.objects.filter(pk__in=[pk for pk, _a, _f in rows]).update(
             payout=payout, acquirer_payout_id=acquirer_id
         )
-        PayoutEvent.objects.create(
-            payout=payout,
-            to_status=payout.status,
-            source=PayoutEvent.Source.PORTAL,
-            occurred_at=now,
+        transitions.event_record(
+            payout, from_status="", source=Source.PORTAL, event={"occurred_at": now}
         )
     return payout
 
@@ -288,7 +392,7 @@ def payout_apply_status(
     payout: Payout,
     status: str,
     seen_at: datetime,
-    source: str = PayoutEvent.Source.ACQUIRER,
+    source: str = Source.ACQUIRER,
     reason_code: str = "",
     reason: str = "",
     actor: User | None = None,
@@ -299,10 +403,11 @@ def payout_apply_status(
 
     Returns True when something changed. Safe to repeat and to receive out of order: a report
     no newer than the last one applied is ignored, and repeating the current status changes
-    nothing. Refuses a move ``Payout.ALLOWED_TRANSITIONS`` does not list.
+    nothing. Refuses a move ``Payout.ALLOWED_TRANSITIONS`` does not list with
+    ``TransitionNotAllowed``.
     """
     if status not in Payout.Status.values:
-        raise PayoutTransitionError(_("“%(status)s” is not a payout status.") % {"status": status})
+        raise TransitionNotAllowed(model=Payout, current=payout.status, target=status)
     reason_code = (reason_code or "").strip()[:40]
     reason = (reason or "").strip()[:255]
     with transaction.atomic():
@@ -315,35 +420,24 @@ def payout_apply_status(
             )
             _copy_fields(payout, Payout.objects.get(pk=current.pk))
             return bool(changed) and (reason_code, reason) != (current.reason_code, current.reason)
-        if status not in Payout.ALLOWED_TRANSITIONS[current.status]:
-            raise PayoutTransitionError(
-                _("A payout cannot go from “%(from)s” to “%(to)s”.")
-                % {"from": current.get_status_display(), "to": Payout.Status(status).label}
-            )
         fields = {
-            "status": status,
             "reason_code": "" if status == Payout.Status.PAID else reason_code,
             "reason": "" if status == Payout.Status.PAID else reason,
             "acquirer_updated_at": seen_at,
-            "updated_at": timezone.now(),
         }
         if status == Payout.Status.PAID:
             fields["paid_at"] = paid_at or seen_at
             fields["bank_reference"] = bank_reference or current.bank_reference
-        updated = Payout.objects.filter(pk=current.pk, status=current.status).update(**fields)
-        if not updated:  # pragma: no cover - the row lock above makes this a can't-happen
-            return False
-        PayoutEvent.objects.create(
-            payout=current,
-            from_status=current.status,
-            to_status=status,
-            reason_code=fields["reason_code"],
+        transition(
+            current,
+            status,
+            actor=actor,
             reason=fields["reason"],
             source=source,
-            actor=actor,
-            occurred_at=seen_at,
+            updates=fields,
+            event={"reason_code": fields["reason_code"], "occurred_at": seen_at},
         )
-        _copy_fields(payout, Payout.objects.get(pk=current.pk))
+        _copy_fields(payout, current)
     return True
 
 

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from settlements import views
+from settlements import api, views
 
 app_name = "settlements"
 
@@ -23,5 +23,23 @@ urlpatterns = [
         r"^merchant/statements/(?P<month>\d{4}-\d{2})\.(?P<fmt>pdf|csv)$",
         views.statement_download,
         name="statement-download",
+    ),
+]
+
+# Under /api/v1/, in the "api" namespace (collected by portal/urls.py).
+api_urlpatterns = [
+    path("dashboard/", api.DashboardView.as_view(), name="dashboard"),
+    path("transactions/", api.TransactionListView.as_view(), name="transaction-list"),
+    path(
+        "transactions/<uuid:public_id>/",
+        api.TransactionDetailView.as_view(),
+        name="transaction-detail",
+    ),
+    path("payouts/", api.PayoutListView.as_view(), name="payout-list"),
+    path("payouts/<uuid:public_id>/", api.PayoutDetailView.as_view(), name="payout-detail"),
+    path(
+        "payouts/<uuid:public_id>/transactions/",
+        api.PayoutTransactionListView.as_view(),
+        name="payout-transactions",
     ),
 ]

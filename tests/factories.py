@@ -6,9 +6,11 @@ import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from core import transitions
+from core.models import Source
 from portal.models import FeeSchedule, Merchant, User
 from settlements import calendar, ledger
-from settlements.models import Payout, PayoutEvent, Transaction
+from settlements.models import Payout, Transaction
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -198,9 +200,9 @@ class PayoutFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def timeline(self, create, extracted, **kwargs):
         if create:
-            PayoutEvent.objects.create(
-                payout=self,
-                to_status=self.status,
-                source=PayoutEvent.Source.ACQUIRER,
-                occurred_at=self.created_at,
+            transitions.event_record(
+                self,
+                from_status="",
+                source=Source.ACQUIRER,
+                event={"occurred_at": self.created_at},
             )

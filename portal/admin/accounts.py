@@ -6,6 +6,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenProxy
 
+from core.admin import StatusEventInline
 from portal import services
 from portal.models import Heartbeat, Merchant, MerchantEvent, PiiAccess, User
 from portal.services.merchant_files import EXPORT_PERMISSION, merchant_file_export
@@ -32,18 +33,8 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ["last_login", "date_joined"]
 
 
-class MerchantEventInline(admin.TabularInline):
+class MerchantEventInline(StatusEventInline):
     model = MerchantEvent
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "from_status", "to_status", "actor", "note"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Merchant)

@@ -10,10 +10,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import HistoryAdmin
+from core.admin import HistoryAdmin, StatusEventInline
 from core.validators import fold_width
 from portal import services
-from portal.models import Contract, ContractTemplate, Merchant, Terminal
+from portal.models import Contract, ContractEvent, ContractTemplate, Merchant, Terminal
 from portal.services.contracts import contract_template_check
 from portal.views.contracts import contract_file_response
 
@@ -75,8 +75,13 @@ class ContractTemplateAdmin(admin.ModelAdmin):
         return False
 
 
+class ContractEventInline(StatusEventInline):
+    model = ContractEvent
+
+
 @admin.register(Contract)
 class ContractAdmin(HistoryAdmin):
+    inlines = [ContractEventInline]
     change_form_template = "admin/portal/contract/change_form.html"
     list_display = ["number", "merchant", "status", "created_at", "signed_at", "countersigned_at"]
     list_filter = ["status", "template", "created_at"]

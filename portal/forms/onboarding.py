@@ -1,8 +1,9 @@
 """
-One form per application step. Each validates its own fields against the rules the acquirer
-must apply (GB 11643 ID numbers, GB 32100 credit codes, Luhn and BIN for cards, names on
-accounts) and may read earlier steps from the application. A form built with ``editable``
-lets only those fields change: that is how an applicant fixes what a reviewer asked about.
+One form per application step. A form parses what the applicant typed; what makes a step
+valid (GB 11643 ID numbers, GB 32100 credit codes, Luhn and BIN for cards, names on accounts)
+is portal/application_rules.py, which the services apply to what is stored as well. A form
+built with ``editable`` lets only those fields change: that is how an applicant fixes what a
+reviewer asked about.
 """
 
 from datetime import date
@@ -14,23 +15,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from core.validators import drop_invisible, normalize_cn_mobile, validate_printable_in_contract
-from portal import identity, reference
+from core.validators import drop_invisible
+from portal import application_rules, reference
 from portal.models import Application, TerminalProduct
-from portal.onboarding import STEPS, STEPS_BY_SLUG, Step
+from portal.onboarding import STEPS_BY_SLUG, Step
 
 AccountType = Application.AccountType
 ApplicantType = Application.ApplicantType
-
-
-def _mobile(value: str) -> str:
-    mobile = normalize_cn_mobile(value)
-    if not mobile:
-        raise ValidationError(
-            _("Enter a mainland China mobile number: 11 digits starting with 13-19."),
-            code="invalid_mobile",
-        )
-    return mobile
 
 
 class DateInput(forms.DateInput):
@@ -91,6 +82,22 @@ class StepForm(forms.Form):
             ) % {"masked": masked}
             self.initial[name] = ""
 
+    def clean(self):
+        cleaned = super().clean()
+        values = {name: cleaned[name] for name in self.step.fields if name in cleaned}
+        checked = application_rules.CHECKS[self.step.slug](
+            values, application=self.application, today=self.today
+        )
+        for name, errors in checked.errors.items():
+            if name in self.fields and name not in self.errors:
+                for error in errors:
+                    self.add_error(name, error)
+        cleaned.update(
+            {name: value for name, value in checked.values.items() if name in self.cleaned_data}
+        )
+        self.warnings.extend(checked.warnings)
+        return cleaned
+
     def stored_secret(self, name: str, value: str) -> str:
         """What a secret field means: the typed number, or the stored one when left empty."""
         return value or (getattr(self.application, name) or "")
@@ -145,17 +152,6 @@ class StepForm(forms.Form):
             return self.data.get(self.add_prefix(name), "") or ""
         return self.initial.get(name) or ""
 
-    def _check_region(self, cleaned: dict, prefix: str) -> None:
-        parts = [cleaned.get(f"{prefix}{part}") for part in ("province", "city", "district")]
-        if all(parts) and not reference.region_valid(*parts):
-            self.add_error(
-                f"{prefix}district",
-                ValidationError(
-                    _("This district is not in the chosen city. Choose the city again."),
-                    code="region_mismatch",
-                ),
-            )
-
 
 class RegionChoiceField(forms.ChoiceField):
     def valid_value(self, value):
@@ -179,7 +175,6 @@ class IdentityForm(StepForm):
         ),
     )
     legal_name = forms.CharField(
-        validators=[validate_printable_in_contract],
         label=_("Legal name"),
         max_length=50,
         help_text=_("As printed on the resident ID card."),
@@ -210,48 +205,11 @@ class IdentityForm(StepForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
-    def clean_legal_name(self):
-        return " ".join(self.cleaned_data["legal_name"].split())
-
     def clean_id_number(self):
         number = self.stored_secret("id_number", self.cleaned_data["id_number"])
         if not number:
             raise ValidationError(self.fields["id_number"].error_messages["required"], "required")
-        resident_id = identity.resident_id_validate(number, today=self.today)
-        identity.applicant_age_check(resident_id, today=self.today)
-        return resident_id.number
-
-    def clean_contact_mobile(self):
-        return _mobile(self.cleaned_data["contact_mobile"])
-
-    def clean(self):
-        cleaned = super().clean()
-        long_term = cleaned.get("id_long_term")
-        if long_term:
-            cleaned["id_valid_until"] = None
-        valid_from, valid_until = cleaned.get("id_valid_from"), cleaned.get("id_valid_until")
-        if (
-            valid_from
-            and not long_term
-            and not valid_until
-            and "id_valid_until" not in (self.errors)
-        ):
-            self.add_error(
-                "id_valid_until",
-                ValidationError(
-                    _("Enter the expiry date, or tick “valid long-term” if the card says 长期."),
-                    code="id_validity_missing",
-                ),
-            )
-        elif valid_from:
-            try:
-                identity.id_validity_check(
-                    valid_from=valid_from, valid_until=valid_until, today=self.today
-                )
-            except ValidationError as exc:
-                field = "id_valid_from" if exc.code == "id_not_yet_valid" else "id_valid_until"
-                self.add_error(field, exc)
-        return cleaned
+        return number
 
 
 class BusinessForm(StepForm):
@@ -259,7 +217,6 @@ class BusinessForm(StepForm):
     save_together = (("province", "city", "district"),)
 
     business_name = forms.CharField(
-        validators=[validate_printable_in_contract],
         label=_("Business name"),
         max_length=100,
         help_text=_(
@@ -271,7 +228,6 @@ class BusinessForm(StepForm):
     city = RegionChoiceField(label=_("City"))
     district = RegionChoiceField(label=_("District"))
     street = forms.CharField(
-        validators=[validate_printable_in_contract],
         label=_("Street address"),
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
@@ -280,7 +236,7 @@ class BusinessForm(StepForm):
     expected_monthly_volume = forms.DecimalField(
         label=_("Expected monthly card takings (CNY)"),
         min_value=Decimal("0"),
-        max_value=Decimal("9999999999.99"),
+        max_value=application_rules.MAX_MONTHLY_VOLUME,
         decimal_places=2,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
     )
@@ -299,14 +255,6 @@ class BusinessForm(StepForm):
             self.fields["licence_number"].required = True
         else:
             del self.fields["licence_number"]
-
-    def clean_licence_number(self):
-        return identity.uscc_validate(self.cleaned_data["licence_number"])
-
-    def clean(self):
-        cleaned = super().clean()
-        self._check_region(cleaned, "")
-        return cleaned
 
     def values(self):
         values = super().values()
@@ -337,15 +285,12 @@ class SettlementForm(StepForm):
         help_text=_("For a bank card the bank is recognised from the number."),
     )
     bank_branch = forms.CharField(
-        validators=[validate_printable_in_contract],
         label=_("Branch"),
         max_length=100,
         required=False,
         help_text=_("The branch where the account was opened, e.g. 上海分行徐汇支行."),
     )
-    account_holder = forms.CharField(
-        label=_("Account holder"), max_length=100, validators=[validate_printable_in_contract]
-    )
+    account_holder = forms.CharField(label=_("Account holder"), max_length=100)
     account_class = forms.TypedChoiceField(
         label=_("Account class"),
         choices=[
@@ -364,95 +309,28 @@ class SettlementForm(StepForm):
     )
 
     def setup(self):
-        allowed = {
-            ApplicantType.INDIVIDUAL: [AccountType.PERSONAL],
-            ApplicantType.SOLE_PROPRIETOR: [AccountType.PERSONAL, AccountType.CORPORATE],
-            ApplicantType.COMPANY: [AccountType.CORPORATE],
-        }.get(self.application.applicant_type, list(AccountType))
+        allowed = application_rules.ACCOUNT_TYPES_FOR.get(
+            self.application.applicant_type, list(AccountType)
+        )
         self.fields["account_type"].choices = [(t.value, t.label) for t in allowed]
         if len(allowed) == 1 and not self.initial.get("account_type"):
             self.initial["account_type"] = allowed[0].value
         self.fields["bank_code"].choices = [("", _("Choose the bank")), *reference.bank_choices()]
 
-    def clean_account_holder(self):
-        return " ".join(self.cleaned_data["account_holder"].split())
-
     def clean(self):
-        cleaned = super().clean()
-        if "account_number" in cleaned:
-            cleaned["account_number"] = self.stored_secret(
-                "account_number", cleaned["account_number"]
-            )
-            if not cleaned["account_number"]:
+        if "account_number" in self.cleaned_data:
+            number = self.stored_secret("account_number", self.cleaned_data["account_number"])
+            if number:
+                self.cleaned_data["account_number"] = number
+            else:
+                del self.cleaned_data["account_number"]
                 self.add_error(
                     "account_number",
                     ValidationError(
                         self.fields["account_number"].error_messages["required"], "required"
                     ),
                 )
-        account_type, number = cleaned.get("account_type"), cleaned.get("account_number")
-        if not (account_type and number):
-            return cleaned
-        card = None
-        try:
-            if account_type == AccountType.PERSONAL:
-                cleaned["account_number"], card = identity.settlement_card_validate(number)
-                self.warnings.extend(
-                    str(w)
-                    for w in identity.card_warnings(
-                        card, declared_class=cleaned.get("account_class")
-                    )
-                )
-            else:
-                cleaned["account_number"] = identity.corporate_account_validate(number)
-        except ValidationError as exc:
-            self.add_error("account_number", exc)
-            return cleaned
-        if account_type == AccountType.CORPORATE:
-            cleaned["account_class"] = None  # account tiers are for personal accounts
-        if card:
-            cleaned["bank_code"] = card.bank.code
-            if card.account_class:
-                cleaned["account_class"] = card.account_class
-        elif not cleaned.get("bank_code"):
-            self.add_error(
-                "bank_code",
-                ValidationError(_("Choose the bank that holds this account."), code="no_bank"),
-            )
-        if account_type == AccountType.CORPORATE and not cleaned.get("bank_branch"):
-            self.add_error(
-                "bank_branch",
-                ValidationError(
-                    _("A corporate account needs the branch where it was opened."),
-                    code="no_branch",
-                ),
-            )
-        holder = cleaned.get("account_holder")
-        if holder and account_type == AccountType.PERSONAL:
-            if not identity.holder_name_matches(holder, self.application.legal_name):
-                self.add_error(
-                    "account_holder",
-                    ValidationError(
-                        _(
-                            "Payouts to a personal card must go to an account in your own "
-                            "name (%(name)s). A card in someone else's name is refused by "
-                            "the bank and the payout comes back."
-                        ),
-                        code="holder_not_applicant",
-                        params={"name": self.application.legal_name},
-                    ),
-                )
-        elif holder and not identity.holder_name_matches(holder, self.application.business_name):
-            self.warnings.append(
-                str(
-                    _(
-                        "The account holder differs from the business name (%(name)s). The "
-                        "reviewer will check it; a mismatch can delay payouts."
-                    )
-                    % {"name": self.application.business_name}
-                )
-            )
-        return cleaned
+        return super().clean()
 
 
 class OrderForm(StepForm):
@@ -465,7 +343,9 @@ class OrderForm(StepForm):
         widget=forms.RadioSelect,
         empty_label=None,
     )
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=99)
+    quantity = forms.IntegerField(
+        label=_("Quantity"), min_value=1, max_value=application_rules.MAX_QUANTITY
+    )
     ship_to_business = forms.BooleanField(
         label=_("Deliver to the business address, to me"), required=False
     )
@@ -481,8 +361,6 @@ class OrderForm(StepForm):
     ship_district = RegionChoiceField(label=_("District"), required=False)
     ship_street = forms.CharField(label=_("Street address"), max_length=200, required=False)
 
-    SHIPPING = ("ship_name", "ship_mobile", "ship_province", "ship_city", "ship_district")
-
     def clean_ship_name(self) -> str:
         return drop_invisible(self.cleaned_data["ship_name"]).strip()
 
@@ -496,18 +374,7 @@ class OrderForm(StepForm):
         self._region_fields("ship_")
 
     def clean(self):
-        cleaned = super().clean()
-        product, quantity = cleaned.get("product"), cleaned.get("quantity")
-        if product and quantity and quantity > product.max_quantity:
-            self.add_error(
-                "quantity",
-                ValidationError(
-                    _("At most %(max)d of this terminal per application."),
-                    code="too_many",
-                    params={"max": product.max_quantity},
-                ),
-            )
-        if cleaned.get("ship_to_business"):
+        if self.cleaned_data.get("ship_to_business"):
             app = self.application
             if not (app.province and app.city and app.district and app.street):
                 self.add_error(
@@ -517,8 +384,12 @@ class OrderForm(StepForm):
                         code="no_business_address",
                     ),
                 )
+                # The address was meant to come from step 2: one error says so, not six.
+                cleaned = super().clean()
+                for name in application_rules.SHIPPING_FIELDS:
+                    self.errors.pop(name, None)
                 return cleaned
-            cleaned.update(
+            self.cleaned_data.update(
                 ship_name=app.legal_name,
                 ship_mobile=app.contact_mobile,
                 ship_province=app.province,
@@ -526,24 +397,9 @@ class OrderForm(StepForm):
                 ship_district=app.district,
                 ship_street=app.street,
             )
-            for name in (*self.SHIPPING, "ship_street"):
+            for name in application_rules.SHIPPING_FIELDS:
                 self.errors.pop(name, None)
-        else:
-            for name in (*self.SHIPPING, "ship_street"):
-                if not cleaned.get(name) and name not in self.errors:
-                    self.add_error(
-                        name,
-                        ValidationError(
-                            self.fields[name].error_messages["required"], code="required"
-                        ),
-                    )
-            if cleaned.get("ship_mobile") and "ship_mobile" not in self.errors:
-                try:
-                    cleaned["ship_mobile"] = _mobile(cleaned["ship_mobile"])
-                except ValidationError as exc:
-                    self.add_error("ship_mobile", exc)
-            self._check_region(cleaned, "ship_")
-        return cleaned
+        return super().clean()
 
 
 STEP_FORMS: dict[str, type[StepForm]] = {
@@ -555,7 +411,7 @@ STEP_FORMS: dict[str, type[StepForm]] = {
 
 
 def stored_step_form(application: Application, step: Step, *, today: date) -> StepForm:
-    """The step's form bound to what is stored: validating it tells whether the step is done."""
+    """The step's form bound to what is stored, as the applicant would post it again."""
     form_class = STEP_FORMS[step.slug]
     unbound = form_class(application=application, today=today)
     data = {}
@@ -565,10 +421,3 @@ def stored_step_form(application: Application, step: Step, *, today: date) -> St
             continue
         data[name] = value.isoformat() if isinstance(value, date) else value
     return form_class(data=data, application=application, today=today)
-
-
-def application_incomplete_steps(application: Application, *, today: date) -> list[Step]:
-    """The steps whose stored data would not pass their form today (in step order)."""
-    return [
-        step for step in STEPS if not stored_step_form(application, step, today=today).is_valid()
-    ]

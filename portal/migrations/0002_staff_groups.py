@@ -1,9 +1,9 @@
 """The staff groups reviewer, support, risk and finance, with the permissions in
-portal/staff_groups.py (applied again after every migrate as later apps add models)."""
+each app's staff.py (core/staff.py applies them again after every migrate as later apps add models)."""
 
 from django.db import migrations
 
-from portal.staff_groups import STAFF_GROUPS, staff_groups_sync
+from core.staff import STAFF_GROUPS, staff_groups_sync
 
 
 def create_groups(apps, schema_editor):

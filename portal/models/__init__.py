@@ -1,6 +1,6 @@
 from portal.models.accounts import Heartbeat, User
 from portal.models.audit import PiiAccess
-from portal.models.contracts import Contract, ContractTemplate
+from portal.models.contracts import Contract, ContractEvent, ContractTemplate
 from portal.models.documents import ApplicationDocument
 from portal.models.merchants import Merchant, MerchantEvent, MidSerial
 from portal.models.notifications import Notification
@@ -19,6 +19,7 @@ __all__ = [
     "ApplicationDocument",
     "ApplicationEvent",
     "Contract",
+    "ContractEvent",
     "ContractTemplate",
     "FeeSchedule",
     "Heartbeat",

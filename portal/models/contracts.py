@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.models import StatusEvent
 from portal.models.accounts import User
 from portal.models.documents import private_storage
 from portal.models.merchants import Merchant
@@ -131,3 +132,15 @@ class Contract(models.Model):
 
     def __str__(self):
         return self.number
+
+
+class ContractEvent(StatusEvent):
+    """A contract's status change: offered, signed, expired or withdrawn; who, when, why."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, choices=Contract.Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Contract.Status.choices)
+
+    class Meta(StatusEvent.Meta):
+        verbose_name = _("contract event")
+        verbose_name_plural = _("contract events")

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.models import StatusEvent
 from portal.models.accounts import User
 
 
@@ -86,20 +87,13 @@ class MidSerial(models.Model):
         return f"{self.region_code}/{self.mcc}: {self.last_serial}"
 
 
-class MerchantEvent(models.Model):
+class MerchantEvent(StatusEvent):
     """A merchant's status change: who, when, why."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=20, choices=Merchant.Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Merchant.Status.choices)
-    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["created_at", "pk"]
+    class Meta(StatusEvent.Meta):
         verbose_name = _("merchant event")
         verbose_name_plural = _("merchant events")
-
-    def __str__(self):
-        return f"{self.merchant_id}: {self.from_status} → {self.to_status}"

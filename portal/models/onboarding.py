@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.fields import EncryptedTextField
+from core.models import StatusEvent
 from portal.models.accounts import User
 from portal.models.merchants import Merchant
 
@@ -209,8 +210,8 @@ class TerminalProduct(models.Model):
 class Application(models.Model):
     """An application for a POS terminal: a draft filled in step by step, then reviewed.
 
-    Status changes only through portal.services.onboarding, which checks
-    ``ALLOWED_TRANSITIONS`` and applies each change as a conditional update with an event row.
+    Status changes only through ``core.transitions.transition`` (called by
+    portal.services.onboarding): the table below, a conditional update, an event row.
     """
 
     class Status(models.TextChoices):
@@ -386,7 +387,7 @@ class Application(models.Model):
         return self.status in self.OPEN_STATUSES
 
 
-class ApplicationEvent(models.Model):
+class ApplicationEvent(StatusEvent):
     """One step on an application's timeline: a status change, by whom, when and why."""
 
     class RejectionReason(models.TextChoices):
@@ -401,20 +402,11 @@ class ApplicationEvent(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=20, choices=Application.Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Application.Status.choices)
-    actor = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    reason = models.CharField(max_length=20, choices=RejectionReason.choices, blank=True)
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    rejection_reason = models.CharField(max_length=20, choices=RejectionReason.choices, blank=True)
 
-    class Meta:
+    class Meta(StatusEvent.Meta):
         verbose_name = _("application event")
         verbose_name_plural = _("application events")
-        ordering = ["created_at", "pk"]
-
-    def __str__(self):
-        return f"{self.application_id}: {self.from_status} → {self.to_status}"
 
 
 class InfoRequestItem(models.Model):

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.fields import EncryptedTextField
-from portal.models.accounts import User
+from core.models import StatusEvent
 from portal.models.merchants import Merchant
 from portal.models.onboarding import TerminalProduct
 
@@ -80,18 +80,11 @@ class Terminal(models.Model):
         return f"{self.tid} ({self.serial_number})"
 
 
-class TerminalEvent(models.Model):
+class TerminalEvent(StatusEvent):
     terminal = models.ForeignKey(Terminal, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=20, choices=Terminal.Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Terminal.Status.choices)
-    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["created_at", "pk"]
+    class Meta(StatusEvent.Meta):
         verbose_name = _("terminal event")
         verbose_name_plural = _("terminal events")
-
-    def __str__(self):
-        return f"{self.terminal_id}: {self.from_status} → {self.to_status}"

@@ -2,6 +2,7 @@
 commands call these; ``from portal import services`` then ``services.application_submit(...)``.
 """
 
+from portal.application_rules import documents_current, documents_missing
 from portal.services.accounts import (
     LoginTakenError,
     api_token_regenerate,
@@ -24,16 +25,8 @@ from portal.services.contracts import (
     contract_verify,
     contracts_remind_and_expire,
 )
-from portal.services.documents import (
-    document_accept,
-    document_reject,
-    document_upload,
-    documents_current,
-    documents_missing,
-    documents_uploadable,
-)
+from portal.services.documents import document_accept, document_upload, documents_uploadable
 from portal.services.merchants import (
-    MerchantStateError,
     MidExhaustedError,
     merchant_create,
     merchant_transition,
@@ -55,6 +48,7 @@ from portal.services.onboarding import (
     application_start_review,
     application_submit,
     applications_start_review,
+    document_reject,
 )
 from portal.services.terminals import (
     TerminalStateError,
@@ -68,7 +62,6 @@ __all__ = [
     "ApplicationStateError",
     "ContractStateError",
     "LoginTakenError",
-    "MerchantStateError",
     "MidExhaustedError",
     "SigningRequest",
     "TerminalStateError",

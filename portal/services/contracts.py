@@ -27,6 +27,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageChops
 
+from core import transitions
+from core.transitions import StateError, transition
 from core.validators import fold_width
 from portal import contract_pdf, identity, otp, reference
 from portal.models import Application, Contract, ContractTemplate, Merchant, User
@@ -50,7 +52,7 @@ CONSENT_TEXT = _(
 )
 
 
-class ContractStateError(ValidationError):
+class ContractStateError(StateError):
     pass
 
 
@@ -192,6 +194,7 @@ def _contract_offer(*, merchant: Merchant, application: Application | None) -> C
                     f"contracts/{contract.public_id.hex}.pdf", ContentFile(pdf), save=False
                 )
                 contract.save()
+                transitions.event_record(contract, from_status="")
                 notify(
                     user=merchant.user,
                     kind="contract_ready",
@@ -406,15 +409,22 @@ def contract_sign(*, contract: Contract, user: User, signing: SigningRequest) ->
         locked.signed_document.save(
             f"contracts/{locked.public_id.hex}-signed.pdf", ContentFile(signed), save=False
         )
-        locked.status = Status.SIGNED
-        locked.signed_at = now
-        locked.signer = user
-        locked.signer_name = signing.typed_name
-        locked.signer_ip = signing.ip
-        locked.signer_user_agent = signing.user_agent[:300]
-        locked.signed_sha256 = hashlib.sha256(signed).hexdigest()
-        locked.code_hash = ""
-        locked.save()
+        transition(
+            locked,
+            Status.SIGNED,
+            actor=user,
+            updates={
+                "signature": locked.signature.name,
+                "signed_document": locked.signed_document.name,
+                "signed_at": now,
+                "signer": user,
+                "signer_name": signing.typed_name,
+                "signer_ip": signing.ip,
+                "signer_user_agent": signing.user_agent[:300],
+                "signed_sha256": hashlib.sha256(signed).hexdigest(),
+                "code_hash": "",
+            },
+        )
         if not locked.template.requires_countersignature:
             merchant_transition(
                 merchant=locked.merchant,
@@ -556,8 +566,7 @@ def contracts_remind_and_expire(*, now=None) -> tuple[int, int]:
                 .first()
             )
             if locked is not None:
-                locked.status = Status.EXPIRED
-                locked.save(update_fields=["status"])  # save(): the history records it
+                transition(locked, Status.EXPIRED, reason="not signed in time")
                 notify(
                     user=contract.merchant.user,
                     kind="contract_expired",

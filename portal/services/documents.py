@@ -1,7 +1,8 @@
 """
 Documents of an application: uploaded (already cleaned by core/uploads.py), replaced, and
-judged by a reviewer. A rejected document sends the application back to the applicant with
-that document named, as any other item to fix.
+judged by a reviewer. Rejecting one sends the application back, so that lives with the review
+in portal/services/onboarding.py; which documents are missing is an application rule
+(portal/application_rules.py).
 """
 
 from django.core.exceptions import ValidationError
@@ -11,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.uploads import CleanUpload, storage_name
-from portal.models import Application, ApplicationDocument, InfoRequestItem, User
+from portal.application_rules import documents_current
+from portal.models import Application, ApplicationDocument, User
 from portal.models.documents import offered_slots, required_slots
-from portal.onboarding import DOCUMENT_ITEM_PREFIX
-from portal.services.onboarding import ApplicationStateError, application_request_info
+from portal.onboarding import DOCUMENT_ITEM_PREFIX, ApplicationStateError
 
 Status = Application.Status
 Verdict = ApplicationDocument.Verdict
@@ -84,29 +85,6 @@ def document_upload(
     return stored
 
 
-def documents_current(application: Application) -> dict[str, ApplicationDocument]:
-    return {d.slot: d for d in application.documents.filter(replaced_at__isnull=True)}
-
-
-def documents_missing(application: Application) -> list[str]:
-    """Required slots with no current document, or whose document was rejected and not
-    uploaded again, or that the reviewer asked for and that were not uploaded since."""
-    current = documents_current(application)
-    missing = [
-        slot
-        for slot in required_slots(application)
-        if slot not in current or current[slot].verdict == Verdict.REJECTED
-    ]
-    for request in application.info_requests.filter(
-        resolved_at__isnull=True, item__startswith=DOCUMENT_ITEM_PREFIX
-    ).select_related("event"):
-        slot = request.item.removeprefix(DOCUMENT_ITEM_PREFIX)
-        fresh = current.get(slot)
-        if (fresh is None or fresh.uploaded_at < request.event.created_at) and slot not in missing:
-            missing.append(slot)
-    return missing
-
-
 def document_accept(*, document: ApplicationDocument, reviewer: User) -> ApplicationDocument:
     """Mark a document as checked and fine (while the application is reviewed, or waits
     for the applicant). Safe to repeat."""
@@ -115,44 +93,14 @@ def document_accept(*, document: ApplicationDocument, reviewer: User) -> Applica
             _("Documents are judged while the application is in review."),
             code="not_in_review",
         )
-    _judge(document, reviewer, Verdict.ACCEPTED, "")
+    document_judge(document, reviewer, Verdict.ACCEPTED, "")
     return document
 
 
-def document_reject(
-    *, document: ApplicationDocument, reviewer: User, reason: str
-) -> ApplicationDocument:
-    """Reject a document and ask the applicant for a new one, saying why. The application
-    goes back to the applicant (or, if it already waits for them, gains this item)."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError(_("Say why the document is rejected."), code="no_reason")
-    with transaction.atomic():
-        application = Application.objects.select_for_update().get(pk=document.application_id)
-        _judge(document, reviewer, Verdict.REJECTED, reason)
-        item = document_item(document.slot)
-        if application.status == Status.IN_REVIEW:
-            application_request_info(
-                application=application, reviewer=reviewer, items=[(item, reason)]
-            )
-        elif application.status == Status.NEEDS_INFO:
-            event = application.events.filter(to_status=Status.NEEDS_INFO).latest("created_at")
-            InfoRequestItem.objects.get_or_create(
-                application=application,
-                event=event,
-                item=item,
-                resolved_at=None,
-                defaults={"reason": reason},
-            )
-        else:
-            raise ApplicationStateError(
-                _("Documents are judged while the application is in review."),
-                code="not_in_review",
-            )
-    return document
-
-
-def _judge(document: ApplicationDocument, reviewer: User, verdict: str, reason: str) -> None:
+def document_judge(
+    document: ApplicationDocument, reviewer: User, verdict: str, reason: str
+) -> None:
+    """Record a reviewer's verdict on a current document (the caller checks the state)."""
     if document.replaced_at is not None:
         raise ValidationError(
             _("This document was replaced by a newer one; judge that one."), code="replaced"
@@ -168,5 +116,5 @@ def documents_accept_pending(*, application: Application, reviewer: User) -> int
     """On approval: the reviewer has seen every document not yet judged. Returns how many."""
     pending = list(application.documents.filter(replaced_at__isnull=True, verdict=Verdict.PENDING))
     for document in pending:
-        _judge(document, reviewer, Verdict.ACCEPTED, "")
+        document_judge(document, reviewer, Verdict.ACCEPTED, "")
     return len(pending)

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from core.transitions import transition
 from portal.models import FeeSchedule, Merchant, MidSerial, User
 
 # The first three digits of every MID: the acquirer's institution code.
@@ -58,37 +59,12 @@ def _mid_serial_next(*, region_code: str, mcc: str) -> int:
     return counter.last_serial
 
 
-class MerchantStateError(ValidationError):
-    pass
-
-
 def merchant_transition(
     *, merchant: Merchant, to_status: str, actor: User | None, note: str = ""
 ) -> Merchant:
     """Move a merchant along contract → terminal → active (or suspend/close it), with an
-    event row. Refused when ``Merchant.ALLOWED_TRANSITIONS`` does not allow it. Call inside
-    the caller's transaction; the row is locked here."""
-    from portal.models import MerchantEvent
-
-    with transaction.atomic():
-        locked = Merchant.objects.select_for_update().get(pk=merchant.pk)
-        if to_status not in Merchant.ALLOWED_TRANSITIONS[locked.status]:
-            raise MerchantStateError(
-                _("The merchant is %(current)s and cannot become %(target)s.")
-                % {
-                    "current": Merchant.Status(locked.status).label,
-                    "target": Merchant.Status(to_status).label,
-                },
-                code="transition_not_allowed",
-            )
-        MerchantEvent.objects.create(
-            merchant=locked,
-            from_status=locked.status,
-            to_status=to_status,
-            actor=actor,
-            note=note,
-        )
-        locked.status = to_status
-        locked.save(update_fields=["status", "updated_at"])
-    merchant.refresh_from_db()
+    event row. Refused with ``TransitionNotAllowed`` when ``Merchant.ALLOWED_TRANSITIONS``
+    does not allow it. Call inside the caller's transaction to make it part of a larger
+    change."""
+    transition(merchant, to_status, actor=actor, reason=note)
     return merchant

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from portal import notifications
+from core import jobs, notifications
 from portal.models import Notification, User
 
 logger = logging.getLogger(__name__)
@@ -17,15 +17,13 @@ def notify(*, user: User, kind: str, params: dict, url: str = "", email: str = "
 
     Call inside the transaction that made the change, so a rolled-back change tells nobody.
     """
-    if kind not in notifications.TEXTS:
+    if not notifications.known(kind):
         raise ValueError(f"unknown notification kind {kind!r}")
     notification = Notification.objects.create(
         user=user, kind=kind, params=params, url=url, email=email or user.email
     )
     if notification.email:
-        from portal.tasks import notification_email_task
-
-        notification_email_task.delay_on_commit(notification.pk)
+        jobs.enqueue_on_commit("portal.notification_email_task", notification.pk)
     return notification
 
 
@@ -44,7 +42,7 @@ def notification_email(*, notification_id: int, site_url: str) -> bool:
     user = notification.user
     try:
         with translation.override(user.language):
-            text = notifications.render(notification)
+            text = notifications.render(notification.kind, notification.params)
             context = {"text": text, "url": site_url + notification.url if notification.url else ""}
             message = EmailMultiAlternatives(
                 subject=str(text.title),

@@ -1,8 +1,8 @@
 """
 Applications for a terminal: drafts saved step by step, submission, review, and approval into
-a merchant. Every status change goes through ``_transition``, which checks
-``Application.ALLOWED_TRANSITIONS`` on a locked row and writes the timeline event in the same
-transaction, so two reviewers acting at once produce one decision and one clear refusal.
+a merchant. Every status change goes through ``core.transitions`` on a locked row: the
+allowed-transitions table, a conditional update and the timeline event in one transaction, so
+two reviewers acting at once produce one decision and one clear refusal.
 """
 
 import logging
@@ -16,32 +16,34 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import pii
+from core import pii, transitions
 from core.masking import mask_account_number, mask_middle
-from portal import identity, reference
+from core.transitions import TransitionNotAllowed, transition
+from portal import application_rules, identity, reference
 from portal.models import (
     Application,
+    ApplicationDocument,
     ApplicationEvent,
     InfoRequestItem,
     RiskFlag,
     TerminalProduct,
     User,
 )
-from portal.onboarding import DOCUMENT_LABELS, FIX_ITEMS_BY_KEY, STEPS, editable_fields
+from portal.onboarding import (
+    DOCUMENT_ITEM_PREFIX,
+    DOCUMENT_LABELS,
+    FIX_ITEMS_BY_KEY,
+    ApplicationStateError,
+    editable_fields,
+)
+from portal.services.contracts import ContractStateError, contract_offer
+from portal.services.documents import document_judge, documents_accept_pending
 from portal.services.merchants import merchant_create
 from portal.services.notifications import notify
 
 Status = Application.Status
 logger = logging.getLogger(__name__)
 _NUMBER_ATTEMPTS = 10
-
-
-class ApplicationStateError(ValidationError):
-    """The application is not in a state that allows this (someone else may have acted)."""
-
-
-def _status_label(status: str) -> str:
-    return str(Status(status).label)
 
 
 def application_start(
@@ -74,9 +76,7 @@ def application_start(
                     contact_email=applicant.email,
                     legal_name=f"{applicant.last_name}{applicant.first_name}",
                 )
-                ApplicationEvent.objects.create(
-                    application=application, to_status=Status.DRAFT, actor=applicant
-                )
+                transitions.event_record(application, from_status="", actor=applicant)
                 return application, True
         except IntegrityError:
             existing = applicant.applications.filter(status__in=Application.OPEN_STATUSES).first()
@@ -155,16 +155,10 @@ def application_editable_fields(*, application: Application, today: date | None 
     """What the applicant may change while information is requested: the requested items,
     what depends on them, and anything that has stopped being valid since it was submitted
     (an ID card that expired meanwhile) — otherwise the application could never go back."""
-    from portal.forms.onboarding import stored_step_form
-
     keys = application.info_requests.filter(resolved_at__isnull=True).values_list("item", flat=True)
-    fields = editable_fields(keys)
-    today = today or timezone.localdate()
-    for step in STEPS:
-        form = stored_step_form(application, step, today=today)
-        if not form.is_valid():
-            fields |= {name for name in form.errors if name in step.fields}
-    return fields
+    return editable_fields(keys) | application_rules.invalid_fields(
+        application, today=today or timezone.localdate()
+    )
 
 
 def _transition(
@@ -176,34 +170,16 @@ def _transition(
     note: str = "",
     **updates,
 ) -> ApplicationEvent:
-    """Move a locked application to ``to_status`` and record the event. Call inside atomic()
-    with the row locked (select_for_update), after checking anything the move depends on."""
-    _ensure_allowed(application, to_status)
-    from_status = application.status
-    application.status = to_status
-    for name, value in updates.items():
-        setattr(application, name, value)
-    application.save()
-    return ApplicationEvent.objects.create(
-        application=application,
-        from_status=from_status,
-        to_status=to_status,
+    """Move a locked application to ``to_status`` with its event. Call inside atomic() with
+    the row locked (select_for_update), after checking anything the move depends on."""
+    return transition(
+        application,
+        to_status,
         actor=actor,
-        reason=reason,
-        note=note,
+        reason=note,
+        updates=updates,
+        event={"rejection_reason": reason},
     )
-
-
-def _ensure_allowed(application: Application, to_status: str) -> None:
-    if to_status not in Application.ALLOWED_TRANSITIONS[application.status]:
-        raise ApplicationStateError(
-            _("This application is %(current)s and cannot become %(target)s.")
-            % {
-                "current": _status_label(application.status),
-                "target": _status_label(to_status),
-            },
-            code="transition_not_allowed",
-        )
 
 
 def _locked(application: Application) -> Application:
@@ -224,9 +200,6 @@ def application_submit(
     Raises ``ValidationError`` listing the incomplete steps, ``ApplicationStateError`` if it
     was already submitted. Not repeatable: a second call is refused.
     """
-    from portal.forms.onboarding import application_incomplete_steps
-    from portal.services.documents import documents_missing
-
     today = today or timezone.localdate()
     with transaction.atomic():
         locked = _locked(application)
@@ -234,14 +207,14 @@ def application_submit(
             raise ApplicationStateError(
                 _("This application has already been submitted."), code="already_submitted"
             )
-        incomplete = application_incomplete_steps(locked, today=today)
+        incomplete = application_rules.incomplete_steps(locked, today=today)
         if incomplete:
             raise ValidationError(
                 _("Complete these steps first: %(steps)s.")
                 % {"steps": "、".join(str(step.title) for step in incomplete)},
                 code="incomplete",
             )
-        missing = documents_missing(locked)
+        missing = application_rules.documents_missing(locked)
         if missing:
             raise ValidationError(
                 _("Upload these documents first: %(documents)s.")
@@ -325,13 +298,13 @@ def application_approve(*, application: Application, reviewer: User, note: str =
     schedule, and is offered the contract. Documents not judged yet count as accepted (the
     reviewer saw them); a rejected or missing one refuses. Exactly once: a second approval,
     even at the same moment, is refused."""
-    from portal.services.contracts import ContractStateError, contract_offer
-    from portal.services.documents import documents_accept_pending, documents_missing
-
     with transaction.atomic():
         locked = _locked(application)
-        _ensure_allowed(locked, Status.APPROVED)
-        missing = documents_missing(locked)
+        if not transitions.allowed(Application, locked.status, Status.APPROVED):
+            raise TransitionNotAllowed(
+                model=Application, current=locked.status, target=Status.APPROVED
+            )
+        missing = application_rules.documents_missing(locked)
         if missing:
             raise ValidationError(
                 _("A required document is missing or was rejected: %(documents)s.")
@@ -474,3 +447,36 @@ def applications_start_review(*, applications: Iterable[Application], reviewer: 
             continue
         moved += 1
     return moved
+
+
+def document_reject(
+    *, document: ApplicationDocument, reviewer: User, reason: str
+) -> ApplicationDocument:
+    """Reject a document and ask the applicant for a new one, saying why. The application
+    goes back to the applicant (or, if it already waits for them, gains this item)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Say why the document is rejected."), code="no_reason")
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=document.application_id)
+        document_judge(document, reviewer, ApplicationDocument.Verdict.REJECTED, reason)
+        item = f"{DOCUMENT_ITEM_PREFIX}{document.slot}"
+        if application.status == Status.IN_REVIEW:
+            application_request_info(
+                application=application, reviewer=reviewer, items=[(item, reason)]
+            )
+        elif application.status == Status.NEEDS_INFO:
+            event = application.events.filter(to_status=Status.NEEDS_INFO).latest("created_at")
+            InfoRequestItem.objects.get_or_create(
+                application=application,
+                event=event,
+                item=item,
+                resolved_at=None,
+                defaults={"reason": reason},
+            )
+        else:
+            raise ApplicationStateError(
+                _("Documents are judged while the application is in review."),
+                code="not_in_review",
+            )
+    return document

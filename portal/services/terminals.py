@@ -13,8 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import transitions
+from core.transitions import StateError, TransitionNotAllowed, transition
 from core.validators import fold_width
-from portal.models import Merchant, Terminal, TerminalEvent, TerminalProduct, User
+from portal.models import Merchant, Terminal, TerminalProduct, User
 from portal.services.merchants import merchant_transition
 from portal.services.notifications import notify
 
@@ -22,7 +24,7 @@ Status = Terminal.Status
 ACTIVATION_MAX_ATTEMPTS = 5
 
 
-class TerminalStateError(ValidationError):
+class TerminalStateError(StateError):
     pass
 
 
@@ -52,7 +54,7 @@ def terminal_assign(
     terminal.full_clean()
     with transaction.atomic():
         terminal.save()
-        TerminalEvent.objects.create(terminal=terminal, to_status=Status.PENDING, actor=actor)
+        transitions.event_record(terminal, from_status="", actor=actor)
     return terminal
 
 
@@ -63,15 +65,8 @@ def terminal_transition(
     undeliverable) with an event row, telling the merchant what happened."""
     with transaction.atomic():
         locked = Terminal.objects.select_for_update().select_related("merchant").get(pk=terminal.pk)
-        if to_status not in Terminal.ALLOWED_TRANSITIONS[locked.status]:
-            raise TerminalStateError(
-                _("The terminal is %(current)s and cannot become %(target)s.")
-                % {
-                    "current": Status(locked.status).label,
-                    "target": Status(to_status).label,
-                },
-                code="transition_not_allowed",
-            )
+        if not transitions.allowed(Terminal, locked.status, to_status):
+            raise TransitionNotAllowed(model=Terminal, current=locked.status, target=to_status)
         if to_status == Status.SHIPPED:
             if not (fields.get("carrier") and fields.get("tracking_number")):
                 raise ValidationError(
@@ -90,13 +85,7 @@ def terminal_transition(
             fields["shipped_at"] = timezone.now()
         if to_status == Status.DELIVERED:
             fields["delivered_at"] = timezone.now()
-        TerminalEvent.objects.create(
-            terminal=locked, from_status=locked.status, to_status=to_status, actor=actor, note=note
-        )
-        locked.status = to_status
-        for name, value in fields.items():
-            setattr(locked, name, value)
-        locked.save()
+        transition(locked, to_status, actor=actor, reason=note, updates=fields)
         if (
             to_status == Status.SHIPPED
             and locked.merchant.status == Merchant.Status.CONTRACT_SIGNED
@@ -187,12 +176,6 @@ def terminal_activation_unlock(*, terminal: Terminal, staff: User) -> Terminal:
         locked = Terminal.objects.select_for_update().get(pk=terminal.pk)
         locked.activation_attempts = 0
         locked.save(update_fields=["activation_attempts"])
-        TerminalEvent.objects.create(
-            terminal=locked,
-            from_status=locked.status,
-            to_status=locked.status,
-            actor=staff,
-            note="activation attempts reset",
-        )
+        transitions.event_record(locked, actor=staff, reason="activation attempts reset")
     terminal.refresh_from_db()
     return terminal

@@ -14,13 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import ratelimit
 from core.decorators import customer_required
+from core.panels import merchant_home_panels
 from portal import forms, health, selectors, services
-from portal.models import Merchant
-from settlements import charts
-from settlements import selectors as settlement_selectors
-
-# Merchants who take (or took) payments see their money first.
-TRADING_STATUSES = {Merchant.Status.ACTIVE, Merchant.Status.SUSPENDED, Merchant.Status.CLOSED}
 
 
 @require_GET
@@ -139,10 +134,9 @@ def merchant_home(request):
         "application": application,
         "contract": contract,
         "terminals": terminals,
+        # What the other apps show here: the money overview, open tickets (core/panels.py).
+        "panels": merchant_home_panels(request),
     }
-    if merchant and merchant.status in TRADING_STATUSES:
-        dashboard = settlement_selectors.dashboard_summary(merchant=merchant)
-        context.update(dashboard=dashboard, chart=charts.daily_chart(dashboard.series))
     return render(request, "merchant/home.html", context)
 
 

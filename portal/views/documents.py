@@ -13,6 +13,7 @@ from portal import selectors, services
 from portal.models import Application, ApplicationDocument, PiiAccess
 from portal.models.documents import offered_slots, required_slots
 from portal.onboarding import DOCUMENT_ITEM_PREFIX
+from portal.views.onboarding import step_states
 
 Status = Application.Status
 
@@ -74,16 +75,10 @@ def application_documents(request, public_id):
         "application": application,
         "slots": slots,
         "missing": services.documents_missing(application),
-        "steps": _steps(application),
+        "steps": step_states(application),
         "max_mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024),
     }
     return render(request, "portal/applications/documents.html", context)
-
-
-def _steps(application):
-    from portal.views.onboarding import _step_states
-
-    return _step_states(application)
 
 
 @require_GET

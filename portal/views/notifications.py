@@ -4,8 +4,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
+from core import notifications
 from core.decorators import customer_required
-from portal import notifications, selectors, services
+from portal import selectors, services
 from portal.models import Notification
 
 
@@ -13,7 +14,7 @@ from portal.models import Notification
 @customer_required
 def notification_list(request):
     shown = selectors.notification_list_for(user=request.user)
-    items = [{"notification": n, "text": notifications.render(n)} for n in shown]
+    items = [{"notification": n, "text": notifications.render(n.kind, n.params)} for n in shown]
     response = render(request, "portal/notifications.html", {"notifications": items})
     # Seen now: exactly those the list showed (unread ones highlighted in this rendering).
     services.notifications_mark_read(user=request.user, ids=[n.pk for n in shown])

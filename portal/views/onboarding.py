@@ -10,8 +10,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.decorators import customer_required
-from portal import presenters, reference, selectors, services
-from portal.forms.onboarding import STEP_FORMS, application_incomplete_steps, stored_step_form
+from portal import application_rules, presenters, reference, selectors, services
+from portal.forms.onboarding import STEP_FORMS
 from portal.models import Application, TerminalProduct
 from portal.onboarding import DOCUMENT_ITEM_PREFIX, STEPS, STEPS_BY_SLUG
 
@@ -42,7 +42,7 @@ def application_start(request):
 
 def application_next_url(application: Application) -> str:
     if application.status == Status.DRAFT:
-        incomplete = application_incomplete_steps(application, today=timezone.localdate())
+        incomplete = application_rules.incomplete_steps(application, today=timezone.localdate())
         if incomplete:
             return reverse(
                 "portal:application-step", args=[application.public_id, incomplete[0].slug]
@@ -70,17 +70,17 @@ def application_detail(request, public_id):
         "application": application,
         "timeline": selectors.application_timeline(application=application),
         "open_requests": selectors.application_open_requests(application=application),
-        "steps": _step_states(application),
+        "steps": step_states(application),
         "next_url": application_next_url(application),
     }
     return render(request, "portal/applications/detail.html", context)
 
 
-def _step_states(application: Application) -> list[dict]:
+def step_states(application: Application) -> list[dict]:
     if application.status != Status.DRAFT:
         return []
     incomplete = {
-        s.slug for s in application_incomplete_steps(application, today=timezone.localdate())
+        s.slug for s in application_rules.incomplete_steps(application, today=timezone.localdate())
     }
     states = [{"step": step, "done": step.slug not in incomplete} for step in STEPS]
     states.append({"documents": True, "done": not services.documents_missing(application)})
@@ -145,7 +145,7 @@ def application_step(request, public_id, step):
         "application": application,
         "form": form,
         "step": step_def,
-        "steps": _step_states(application),
+        "steps": step_states(application),
         "step_number": STEPS.index(step_def) + 1,
         "regions_url": reference.REGIONS_STATIC_PATH,
     }
@@ -183,14 +183,19 @@ def application_review(request, public_id):
     for step, (_title, rows) in zip(
         STEPS, presenters.application_summary(application), strict=True
     ):
-        form = stored_step_form(application, step, today=today)
+        checked = application_rules.step_check(application, step, today=today)
         sections.append(
-            {"step": step, "valid": form.is_valid(), "warnings": form.warnings, "rows": rows}
+            {
+                "step": step,
+                "valid": not checked.errors,
+                "warnings": checked.warnings,
+                "rows": rows,
+            }
         )
     context = {
         "application": application,
         "sections": sections,
-        "steps": _step_states(application),
+        "steps": step_states(application),
     }
     return render(request, "portal/applications/review.html", context)
 

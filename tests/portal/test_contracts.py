@@ -14,9 +14,9 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
+from core.pdf import pdf_text
 from portal import services
 from portal.contract_defaults import DEFAULT_BODY
-from portal.contract_pdf import pdf_text
 from portal.models import Contract, ContractTemplate, Merchant, Notification
 from tests import factories
 from tests.contracts import (
@@ -449,7 +449,7 @@ def test_signing_moves_the_merchant_to_contract_signed_with_an_event(contract):
     merchant.refresh_from_db()
     event = merchant.events.get()
     assert merchant.status == Merchant.Status.CONTRACT_SIGNED
-    assert (event.from_status, event.to_status, event.actor, event.note) == (
+    assert (event.from_status, event.to_status, event.actor, event.reason) == (
         Merchant.Status.CONTRACT_PENDING,
         Merchant.Status.CONTRACT_SIGNED,
         merchant.user,

@@ -193,7 +193,7 @@ def test_support_lets_a_locked_out_merchant_try_again(client, finance):
 
     terminal.refresh_from_db()
     assert terminal.activation_attempts == 0
-    assert terminal.events.filter(note="activation attempts reset").exists()
+    assert terminal.events.filter(reason="activation attempts reset").exists()
 
 
 # --- signatures and codes --------------------------------------------------------------------

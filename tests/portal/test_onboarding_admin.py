@@ -91,7 +91,7 @@ def test_reject_needs_a_reason_from_the_list(reviewer_client, reviewer):
     application.refresh_from_db()
     assert application.status == Status.REJECTED
     event = application.events.get(to_status=Status.REJECTED)
-    assert (event.reason, event.note, event.actor) == ("category", "暂不支持", reviewer)
+    assert (event.rejection_reason, event.reason, event.actor) == ("category", "暂不支持", reviewer)
 
 
 def test_request_information_names_each_item_with_its_reason(reviewer_client, reviewer):

@@ -7,13 +7,12 @@ from django.utils import translation
 from stdnum import luhn
 from stdnum.cn import uscc
 
-from portal import services
+from portal import application_rules, services
 from portal.forms.onboarding import (
     BusinessForm,
     IdentityForm,
     OrderForm,
     SettlementForm,
-    application_incomplete_steps,
     stored_step_form,
 )
 from portal.models import Application
@@ -737,7 +736,7 @@ def test_a_refusal_says_what_is_wrong_in_english(build, field, chinese, english)
 def test_a_new_draft_has_every_step_still_to_do(customer):
     application, _created = services.application_start(applicant=customer)
 
-    incomplete = application_incomplete_steps(application, today=TODAY)
+    incomplete = application_rules.incomplete_steps(application, today=TODAY)
 
     assert [step.slug for step in incomplete] == ["identity", "business", "settlement", "order"]
 
@@ -745,7 +744,7 @@ def test_a_new_draft_has_every_step_still_to_do(customer):
 def test_a_complete_draft_has_no_step_still_to_do():
     application = data.draft()
 
-    assert application_incomplete_steps(application, today=TODAY) == []
+    assert application_rules.incomplete_steps(application, today=TODAY) == []
 
 
 @pytest.mark.parametrize(
@@ -762,7 +761,7 @@ def test_a_complete_draft_has_no_step_still_to_do():
 def test_only_the_steps_with_missing_data_are_incomplete(overrides, missing):
     application = data.draft(**overrides)
 
-    incomplete = application_incomplete_steps(application, today=TODAY)
+    incomplete = application_rules.incomplete_steps(application, today=TODAY)
 
     assert [step.slug for step in incomplete] == missing
 
@@ -770,7 +769,7 @@ def test_only_the_steps_with_missing_data_are_incomplete(overrides, missing):
 def test_an_id_card_that_expired_since_saving_makes_identity_incomplete():
     application = data.draft(id_valid_until=date(2026, 12, 31))
 
-    incomplete = application_incomplete_steps(application, today=date(2027, 1, 1))
+    incomplete = application_rules.incomplete_steps(application, today=date(2027, 1, 1))
 
     assert [step.slug for step in incomplete] == ["identity"]
 
@@ -803,4 +802,4 @@ def test_a_stored_company_with_a_corporate_account_validates():
         expected_monthly_volume=Decimal("80000.00"),
     )
 
-    assert application_incomplete_steps(application, today=TODAY) == []
+    assert application_rules.incomplete_steps(application, today=TODAY) == []

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 from stdnum.cn import uscc
 
+from core.transitions import StateError, TransitionNotAllowed
 from portal import presenters, reference, services
 from portal.models import (
     Application,
@@ -148,7 +149,7 @@ def test_an_illegal_move_is_refused_and_changes_nothing(staff_user, status, oper
     application = SETUPS[status](staff_user)
     before = snapshot(application)
 
-    with pytest.raises(services.ApplicationStateError):
+    with pytest.raises(StateError):
         OPERATIONS[operation](application, staff_user)
 
     assert snapshot(application) == before
@@ -158,7 +159,7 @@ def test_an_illegal_move_is_refused_and_changes_nothing(staff_user, status, oper
 def test_approving_a_submitted_application_not_yet_in_review_makes_no_merchant(staff_user):
     application = data.submitted()
 
-    with pytest.raises(services.ApplicationStateError) as refused:
+    with pytest.raises(TransitionNotAllowed) as refused:
         services.application_approve(application=application, reviewer=staff_user)
 
     assert refused.value.code == "transition_not_allowed"
@@ -185,7 +186,7 @@ def test_starting_review_twice_is_refused_and_keeps_the_first_reviewer(staff_use
     second_reviewer = factories.StaffFactory()
     application = data.in_review(staff_user)
 
-    with pytest.raises(services.ApplicationStateError) as refused:
+    with pytest.raises(TransitionNotAllowed) as refused:
         services.application_start_review(application=application, reviewer=second_reviewer)
 
     assert refused.value.code == "transition_not_allowed"
@@ -198,7 +199,7 @@ def test_rejecting_an_approved_application_is_refused_and_keeps_the_merchant(sta
     application = approved(staff_user)
     merchant = application.merchant
 
-    with pytest.raises(services.ApplicationStateError):
+    with pytest.raises(TransitionNotAllowed):
         services.application_reject(
             application=application, reviewer=staff_user, reason=Reason.RISK
         )
@@ -555,7 +556,7 @@ def test_requesting_information_lists_what_to_fix(staff_user):
     application.refresh_from_db()
     event = application.events.last()
     assert application.status == Status.NEEDS_INFO
-    assert (event.from_status, event.to_status, event.actor, event.note) == (
+    assert (event.from_status, event.to_status, event.actor, event.reason) == (
         Status.IN_REVIEW,
         Status.NEEDS_INFO,
         staff_user,
@@ -683,7 +684,7 @@ def test_approving_makes_the_applicant_a_merchant(staff_user):
     assert approved_application.merchant == merchant
     assert approved_application.decided_at is not None
     event = approved_application.events.last()
-    assert (event.from_status, event.to_status, event.actor, event.note) == (
+    assert (event.from_status, event.to_status, event.actor, event.reason) == (
         Status.IN_REVIEW,
         Status.APPROVED,
         staff_user,
@@ -713,7 +714,7 @@ def test_rejecting_records_the_reason_and_tells_the_applicant(staff_user):
     assert application.status == Status.REJECTED
     assert application.decided_at is not None
     assert application.merchant is None
-    assert (event.to_status, event.reason, event.note, event.actor) == (
+    assert (event.to_status, event.rejection_reason, event.reason, event.actor) == (
         Status.REJECTED,
         Reason.DUPLICATE,
         "重复",
@@ -755,7 +756,7 @@ def test_a_rejection_for_another_reason_keeps_its_explanation(staff_user):
 
     application.refresh_from_db()
     assert application.status == Status.REJECTED
-    assert (application.events.last().reason, application.events.last().note) == (
+    assert (application.events.last().rejection_reason, application.events.last().reason) == (
         Reason.OTHER,
         "门店已停业",
     )
@@ -773,7 +774,7 @@ def test_two_reviewers_approving_at_once_make_one_merchant(contract_template):
     results = run_at_once(approve, reviewers)
     outcomes = [
         "refused"
-        if isinstance(o, services.ApplicationStateError)
+        if isinstance(o, TransitionNotAllowed)
         else "approved"
         if isinstance(o, Application)
         else repr(o)

@@ -168,7 +168,7 @@ def test_an_allowed_move_is_applied_with_an_event(staff, from_status, to_status)
 
     assert moved.status == to_status
     event = terminal.events.last()
-    assert (event.from_status, event.to_status, event.actor, event.note) == (
+    assert (event.from_status, event.to_status, event.actor, event.reason) == (
         from_status,
         to_status,
         staff,
@@ -224,7 +224,7 @@ def test_the_first_shipment_moves_the_merchant_to_terminal_shipped(staff):
     merchant.refresh_from_db()
     assert merchant.status == MerchantStatus.TERMINAL_SHIPPED
     event = merchant.events.get()
-    assert (event.from_status, event.to_status, event.actor, event.note) == (
+    assert (event.from_status, event.to_status, event.actor, event.reason) == (
         MerchantStatus.CONTRACT_SIGNED,
         MerchantStatus.TERMINAL_SHIPPED,
         staff,

@@ -4,7 +4,8 @@ every kind of visitor, against merchant A's objects (built in tests/security/con
 
 The web and API pages are one declarative table, ``MATRIX``: the expected answer per actor.
 The admin's model pages follow one explicit rule (``admin_rule_expectation``) from the
-permissions in portal/staff_groups.py; its site pages and custom views are in ``MATRIX`` too.
+permissions in the apps' staff.py modules (core/staff.py); its site pages and custom views are
+in ``MATRIX`` too.
 A URL pattern that is in neither fails ``test_get_answers_as_the_matrix_says`` by name: every
 new URL has to join.
 
@@ -35,6 +36,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from core.staff import staff_permissions
 from portal.models import (
     Application,
     ApplicationDocument,
@@ -44,7 +46,6 @@ from portal.models import (
     Terminal,
     TerminalProduct,
 )
-from portal.staff_groups import STAFF_GROUPS
 from settlements.models import CalendarDay, CalendarYear
 
 pytestmark = pytest.mark.django_db
@@ -393,14 +394,14 @@ ADMIN_OBJECTS = {
 
 
 def group_holds(actor: str, permission: str) -> bool:
-    return actor == "superuser" or permission in STAFF_GROUPS[actor]
+    return actor == "superuser" or permission in staff_permissions()[actor]
 
 
 def admin_rule_expectation(model: str, page: str, actor: str) -> Expected:
     """Visitors and customers are sent to the admin login; ``<id>/`` sends staff on to the
     change page; otherwise a member of staff gets 200 when the group holds one of the
-    permissions the page needs (portal/staff_groups.py; a superuser holds all), 403 when not,
-    and 403 for a page in NEVER_IN_THE_ADMIN whoever asks."""
+    permissions the page needs (core.staff.staff_permissions(); a superuser holds all), 403
+    when not, and 403 for a page in NEVER_IN_THE_ADMIN whoever asks."""
     if actor not in STAFF:
         return ADMIN_LOGIN
     app_label, model_name = model.split(".")

@@ -12,8 +12,8 @@ from django.db import transaction
 
 from portal.management.commands.seed_demo import DEMO_MERCHANT_MOBILE
 from portal.models import FeeSchedule, Merchant, Terminal
-from settlements import calendar, demo
-from settlements.models import Channel, Payout, PayoutEvent, Transaction
+from settlements import acquirer_data, calendar, demo, services
+from settlements.models import Channel, Payout, PayoutEvent, Transaction, late_since
 from tests.factories import FeeScheduleFactory, MerchantFactory
 
 pytestmark = pytest.mark.django_db
@@ -288,7 +288,7 @@ def test_one_payout_was_returned_then_sent_again_and_paid(seeded):
         Payout.Status.PROCESSING,
         Payout.Status.PAID,
     ]
-    assert recovered[0].paid_at > recovered[0].late_after
+    assert recovered[0].expected_at < late_since(recovered[0].paid_at)
 
 
 def test_the_same_seed_gives_two_merchants_the_same_traffic():
@@ -379,8 +379,19 @@ def test_seeding_days_later_fills_in_only_the_days_since_and_moves_payouts_on(se
     assert not merchant.transactions.not_in_payout().filter(occurred_at__lte=newest).exists()
 
 
-def test_bulk_recording_writes_what_transaction_record_writes():
-    one_by_one, bulk = active_merchant(), active_merchant()
+def one_by_one(planned) -> int:
+    return sum(
+        services.transaction_record(data=acquirer_data.parse_transaction(item.payload))[1]
+        for item in planned
+    )
+
+
+def in_one_batch(planned) -> int:
+    return demo.record_transactions(planned=planned)
+
+
+def test_recording_many_at_once_writes_what_recording_one_by_one_writes():
+    one_by_one_merchant, bulk = active_merchant(), active_merchant()
 
     def planned(merchant):
         return demo.demo_traffic(
@@ -392,8 +403,8 @@ def test_bulk_recording_writes_what_transaction_record_writes():
             seed=11,
         )
 
-    demo.record_one_by_one(merchant=one_by_one, planned=planned(one_by_one))
-    demo.record_in_bulk(merchant=bulk, planned=planned(bulk))
+    one_by_one(planned(one_by_one_merchant))
+    in_one_batch(planned(bulk))
 
     def rows(merchant):
         return list(
@@ -423,25 +434,43 @@ def test_bulk_recording_writes_what_transaction_record_writes():
             )
         )
 
-    assert rows(bulk) == rows(one_by_one)
+    assert rows(bulk) == rows(one_by_one_merchant)
     assert bulk.transactions.filter(fee_mismatch=True).exists()
     assert bulk.transactions.filter(type=Transaction.Type.REFUND).exists()
 
 
-def test_bulk_recording_refuses_a_d0_merchant():
-    merchant = active_merchant(settlement_cycle=FeeSchedule.Cycle.D0)
-    planned = demo.demo_traffic(
-        mid=merchant.mid,
-        schedule=merchant.fee_schedule,
-        days=[TODAY],
-        tids=demo.DEFAULT_TIDS,
-        seed=3,
-    )
+def test_a_d0_merchant_recorded_at_once_fills_its_daily_limit_in_order_as_one_by_one():
+    def d0_merchant():
+        return active_merchant(
+            settlement_cycle=FeeSchedule.Cycle.D0,
+            d0_surcharge_rate=Decimal("0.0005"),
+            d0_daily_limit=Decimal("1500.00"),
+            d0_window_end=time(21, 0),
+        )
 
-    with pytest.raises(ValueError, match="T\\+1"):
-        demo.record_in_bulk(merchant=merchant, planned=planned)
+    one_by_one_merchant, bulk = d0_merchant(), d0_merchant()
 
-    assert not merchant.transactions.exists()
+    def planned(merchant):
+        return demo.demo_traffic(
+            mid=merchant.mid,
+            schedule=merchant.fee_schedule,
+            days=[TODAY - timedelta(days=2), TODAY - timedelta(days=1)],
+            tids=demo.DEFAULT_TIDS,
+            seed=3,
+        )
+
+    one_by_one(planned(one_by_one_merchant))
+    in_one_batch(planned(bulk))
+
+    def rows(merchant):
+        return list(
+            merchant.transactions.order_by("occurred_at", "rrn").values_list(
+                "rrn", "amount", "fee", "settlement_cycle", "settlement_date"
+            )
+        )
+
+    assert rows(bulk) == rows(one_by_one_merchant)
+    assert {cycle for *_rest, cycle, _date in rows(bulk)} == {"d0", "t1"}
 
 
 def test_a_d0_merchant_gets_same_day_payouts_through_transaction_record():
@@ -464,7 +493,7 @@ def test_a_d0_merchant_gets_same_day_payouts_through_transaction_record():
         assert payout.expected_at == calendar.expected_arrival(payout.settlement_date, payout.cycle)
 
 
-def test_bulk_recording_skips_what_is_already_recorded():
+def test_recording_at_once_skips_what_is_already_recorded():
     merchant = active_merchant()
     planned = demo.demo_traffic(
         mid=merchant.mid,
@@ -473,9 +502,9 @@ def test_bulk_recording_skips_what_is_already_recorded():
         tids=demo.DEFAULT_TIDS,
         seed=3,
     )
-    demo.record_one_by_one(merchant=merchant, planned=planned[:10])
+    one_by_one(planned[:10])
 
-    created = demo.record_in_bulk(merchant=merchant, planned=planned)
+    created = in_one_batch(planned)
 
     assert created == len(planned) - 10
     assert merchant.transactions.count() == len(planned)
@@ -509,7 +538,7 @@ def test_seed_demo_gives_the_demo_merchant_three_terminals_and_traffic_once(deve
     assert Payout.objects.filter(merchant=merchant).overdue().count() >= 2
 
 
-def test_bulk_recording_links_a_void_that_arrived_before_its_sale():
+def test_recording_at_once_links_a_void_that_arrived_before_its_sale():
     merchant = active_merchant()
     traffic = demo.demo_traffic(
         mid=merchant.mid,
@@ -522,9 +551,9 @@ def test_bulk_recording_links_a_void_that_arrived_before_its_sale():
     that_day = [
         item for item in traffic if local_date(item.occurred_at) == local_date(void.occurred_at)
     ]
-    demo.record_one_by_one(merchant=merchant, planned=[void])
+    one_by_one([void])
 
-    demo.record_in_bulk(merchant=merchant, planned=that_day)
+    in_one_batch(that_day)
 
     recorded = merchant.transactions.select_related("original").get(acquirer_id=void.payload["id"])
     assert recorded.original.acquirer_id == void.payload["original_id"]

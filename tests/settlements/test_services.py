@@ -14,11 +14,11 @@ from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.transitions import TransitionNotAllowed
 from settlements import calendar
 from settlements.acquirer_data import AcquirerDataError, parse_transaction
 from settlements.models import Payout, PayoutEvent, Transaction
 from settlements.services import (
-    PayoutTransitionError,
     payout_apply_status,
     payout_assemble,
     transaction_record,
@@ -803,7 +803,7 @@ def test_payout_cannot_go_from_paid_back_to_processing():
     payout = PayoutFactory(status=Payout.Status.PAID)
     before, events = payout_row(payout), payout.events.count()
 
-    with pytest.raises(PayoutTransitionError):
+    with pytest.raises(TransitionNotAllowed):
         payout_apply_status(payout=payout, status="processing", seen_at=later(1))
 
     assert payout_row(payout) == before
@@ -814,7 +814,7 @@ def test_payout_cannot_go_from_paid_back_to_processing():
 def test_payout_refuses_an_unknown_status(scheduled_payout, status):
     before, events = payout_row(scheduled_payout), scheduled_payout.events.count()
 
-    with pytest.raises(PayoutTransitionError):
+    with pytest.raises(TransitionNotAllowed):
         payout_apply_status(payout=scheduled_payout, status=status, seen_at=later(1))
 
     assert payout_row(scheduled_payout) == before
@@ -875,7 +875,7 @@ def test_overdue_is_unpaid_past_expected_arrival_plus_the_grace(settings):
     overdue = set(Payout.objects.overdue(now=now))
 
     assert overdue == {late, held_late}
-    assert {p for p in Payout.objects.all() if p.is_overdue(now=now)} == overdue
+    assert {p for p in Payout.objects.with_lateness(now) if p.is_late} == overdue
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 from pypdf import PdfReader
 
-from portal.contract_pdf import pdf_text
+from core.pdf import pdf_text
 from settlements.models import Channel, Payout, Transaction
 from settlements.statements import (
     CSV_BOM,

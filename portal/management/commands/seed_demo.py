@@ -4,14 +4,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from core import registry
+from core.staff import STAFF_GROUPS
 from portal import demo
 from portal.contract_defaults import default_template_ensure
 from portal.models import ContractTemplate, Merchant, User
-from settlements import demo as settlements_demo
 
 # Printed by the command and by `make run`; never valid outside a demo database.
 DEMO_PASSWORD = "demo-pass-2026"
-STAFF_GROUPS = ["reviewer", "support", "risk", "finance"]
+
 DEMO_MERCHANT_MOBILE = "13800138000"
 DEMO_MERCHANT_EMAIL = "merchant@demo.pos-portal.local"
 DEMO_MERCHANT_NAME = "演示便利店 Demo Store"
@@ -49,10 +50,11 @@ class Command(BaseCommand):
             reviewer = User.objects.get(username="reviewer")
             today = timezone.localdate()
             logins.append(self.seed_merchant(reviewer=reviewer, today=today))
-            traffic = self.seed_traffic()
+            summary = self.seed_apps()
             logins += demo.seed_applications(reviewer=reviewer, today=today, password=DEMO_PASSWORD)
         self.print_logins(logins)
-        self.print_traffic(traffic)
+        for line in summary:
+            self.stdout.write(line)
 
     def seed_superuser(self) -> tuple[str, str]:
         self.upsert_user(
@@ -90,16 +92,20 @@ class Command(BaseCommand):
         )
         return (DEMO_MERCHANT_MOBILE, f"active merchant {merchant.mid}, /merchant/")
 
-    def seed_traffic(self) -> dict[str, int]:
-        """Three terminals and ninety days of payments and payouts, or what is missing since
-        the last run."""
+    def seed_apps(self) -> list[str]:
+        """Three terminals, then what every other app seeds for the demo merchant (its
+        ``demo.seed_demo``: ninety days of payments and payouts…); the lines to print."""
         merchant = Merchant.objects.get(user__mobile=DEMO_MERCHANT_MOBILE)
         finance = User.objects.get(username="finance")
         for serial, tid, product, model in DEMO_TERMINALS:
             demo.add_terminal(
                 merchant, staff=finance, product_code=product, serial=serial, tid=tid, model=model
             )
-        return settlements_demo.seed_settlements(merchant=merchant)
+        return [
+            line
+            for _label, seed in registry.declarations("demo", "seed_demo")
+            for line in seed(merchant=merchant)
+        ]
 
     def upsert_user(self, username: str, **fields) -> User:
         user, _created = User.objects.update_or_create(username=username, defaults=fields)
@@ -107,17 +113,6 @@ class Command(BaseCommand):
         user.is_active = True
         user.save()
         return user
-
-    def print_traffic(self, traffic: dict[str, int]) -> None:
-        added = (
-            f"this run added {traffic['transactions']:,} and {traffic['payouts']:,}"
-            if traffic["transactions"] or traffic["payouts"]
-            else "up to date"
-        )
-        self.stdout.write(
-            f"  demo traffic: {traffic['transactions_total']:,} transactions, "
-            f"{traffic['payouts_total']:,} payouts ({traffic['late']} late); {added}"
-        )
 
     def print_logins(self, logins: list[tuple[str, str]]) -> None:
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))

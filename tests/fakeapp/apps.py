@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FakeAppConfig(AppConfig):
+    name = "tests.fakeapp"
+    label = "fakeapp"

@@ -1,0 +1,1 @@
+STAFF_PERMISSIONS = {"support": ["fakeapp.view_thing"]}
