@@ -22,6 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+# Jobs the benchmark starts (a reconciliation import rings for a worker) go to a queue nobody
+# listens on: a `make run` worker must not act on job numbers from the throw-away database.
+os.environ.setdefault("CELERY_QUEUE", f"bench-{os.getpid()}")
 
 import django
 

@@ -14,6 +14,7 @@ module                    name                        collected by
 ``<app>/tasks.py``        ``BEAT_SCHEDULE``           ``portal/celery.py`` (when beat starts)
 ``<app>/panels.py``       ``MERCHANT_HOME_PANELS``    ``core.panels`` (the merchant's home)
 ``<app>/demo.py``         ``seed_demo``               ``manage.py seed_demo``
+``<app>/jobs.py``         ``JOB_KINDS``               ``core.jobs`` (background jobs)
 ========================  ==========================  =========================================
 """
 

@@ -19,6 +19,15 @@ STAFF_GROUPS = {
 }
 
 
+# What staff may do with the background jobs (core/jobs.py): everyone sees them, finance,
+# who runs the imports, retries them.
+STAFF_PERMISSIONS: dict[str, list[str]] = {
+    "support": ["core.view_job", "core.view_jobevent"],
+    "risk": ["core.view_job", "core.view_jobevent"],
+    "finance": ["core.view_job", "core.view_jobevent", "core.retry_job"],
+}
+
+
 def staff_permissions() -> dict[str, list[str]]:
     """Every group's permissions, from every app, as "app_label.codename"."""
     table: dict[str, list[str]] = {group: [] for group in STAFF_GROUPS}

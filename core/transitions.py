@@ -17,6 +17,7 @@ django-simple-history get their history row too (a queryset update sends no sign
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -80,8 +81,12 @@ def transition(
     source: str = "",
     updates: dict | None = None,
     event: dict | None = None,
+    where: Q | None = None,
 ):
     """Move ``instance`` to ``to_status`` and record the event; return the event row.
+
+    ``where`` adds a condition the row must meet as well (a job's lease has expired): when the
+    status allows the move but the condition does not hold, the move is refused the same way.
 
     ``updates`` are other columns set in the same UPDATE (``paid_at``, ``reviewer``…);
     ``event`` are extra columns of the model's own event model (``reason_code``…);
@@ -105,8 +110,14 @@ def transition(
             current = rows.values_list("status", flat=True).get()
             if not allowed(model, current, to_status):
                 raise TransitionNotAllowed(model=model, current=current, target=to_status)
-            if rows.filter(status=current).update(**fields):
+            candidates = rows.filter(status=current)
+            if where is not None:
+                candidates = candidates.filter(where)
+            if candidates.update(**fields):
                 break
+            if where is not None and rows.filter(status=current).exists():
+                # Still in that status: it is the extra condition that does not hold.
+                raise TransitionNotAllowed(model=model, current=current, target=to_status)
         else:  # pragma: no cover - needs five other transitions to commit within this one
             raise TransitionNotAllowed(model=model, current=current, target=to_status)
         recorded = instance.events.create(

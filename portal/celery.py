@@ -8,6 +8,7 @@ import os
 
 from celery import Celery
 from celery.contrib.django.task import DjangoTask
+from celery.signals import beat_init, worker_init
 from django.apps import apps as django_apps
 
 from core import registry
@@ -37,6 +38,21 @@ class PortalTask(DjangoTask):
 app = Celery("portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@beat_init.connect
+def refuse_a_visibility_timeout_shorter_than_a_task(**kwargs) -> None:
+    """A worker or beat does not start when Redis would redeliver a task still running: the
+    visibility timeout must exceed every task's and job's own hard time limit."""
+    # Here, not at the top: this module loads with the settings, before any model exists.
+    from core.jobs import visibility_timeout_problem
+
+    problem = visibility_timeout_problem()
+    if problem:
+        # SystemExit, not ImproperlyConfigured: Celery logs and ignores an Exception raised
+        # by a signal handler, and the process would start anyway.
+        raise SystemExit(f"ImproperlyConfigured: {problem}")
 
 
 @app.on_after_finalize.connect

@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 from kombu import Connection
 
+from core import jobs
 from portal.models import Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def run_checks() -> dict:
         else:
             checks[name] = "ok"
     status = "ok" if all(v == "ok" for v in checks.values()) else "error"
-    return {"status": status, "checks": checks, "worker": worker_status()}
+    return {"status": status, "checks": checks, "worker": worker_status(), "jobs": jobs_status()}
 
 
 def worker_status() -> dict:
@@ -65,3 +66,12 @@ def worker_status() -> dict:
         "age_seconds": round(age),
         "fresh": age <= 3 * settings.HEARTBEAT_INTERVAL_SECONDS,
     }
+
+
+def jobs_status() -> dict:
+    """Background jobs whose worker was lost and that the sweep has not taken back yet, and
+    how long the oldest has waited (informational: the sweep recovers them by itself)."""
+    try:
+        return jobs.stuck_report()
+    except Exception:  # the database check reports the cause
+        return {"stuck": None}

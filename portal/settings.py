@@ -514,6 +514,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 HEARTBEAT_INTERVAL_SECONDS = env_seconds("HEARTBEAT_INTERVAL_SECONDS", 60)
+# Background jobs (core/jobs.py): a worker holds a job for this long and renews the hold while
+# it works, so a job whose worker was killed is free again within it; beat sweeps for such jobs
+# (and for queued ones no worker took) this often. Recovery takes at most about the two added.
+JOB_LEASE_SECONDS = env_seconds("JOB_LEASE_SECONDS", 120)
+JOB_SWEEP_SECONDS = env_seconds("JOB_SWEEP_SECONDS", 60)
 # The beat schedule is collected from the apps' tasks.py (BEAT_SCHEDULE): portal/celery.py.
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -29,8 +28,7 @@ from settlements.models import (
     ReconciliationRunEvent,
     Transaction,
 )
-from settlements.reconciliation import reconciliation_start
-from settlements.tasks import reconciliation_process_task
+from settlements.reconciliation import reconciliation_retry, reconciliation_start
 
 COUNT_CAP = 10_000
 
@@ -445,6 +443,7 @@ class ReconciliationImportForm(forms.Form):
 @admin.register(ReconciliationRun)
 class ReconciliationRunAdmin(ReadOnlyAdmin):
     inlines = [ReconciliationRunEventInline]
+    actions = ["retry"]
     list_display = [
         "settlement_date",
         "file_name",
@@ -482,6 +481,44 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
     def has_add_permission(self, request, obj=None):
         return request.user.has_perm("settlements.add_reconciliationrun")
 
+    def has_retry_permission(self, request):
+        return request.user.has_perm("settlements.add_reconciliationrun")
+
+    @admin.action(description=_("Import the selected failed runs again"), permissions=["retry"])
+    def retry(self, request, queryset):
+        retried = skipped = 0
+        for run in queryset.filter(status=ReconciliationRun.Status.FAILED):
+            try:
+                reconciliation_retry(run=run, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{run}: {' '.join(exc.messages)}", messages.ERROR)
+                skipped += 1
+            else:
+                retried += 1
+        skipped += queryset.exclude(status=ReconciliationRun.Status.FAILED).count()
+        if retried:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d run is being imported again.",
+                    "%(count)d runs are being imported again.",
+                    retried,
+                )
+                % {"count": retried},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d run was left as it is: only failed runs are imported again.",
+                    "%(count)d runs were left as they are: only failed runs are imported again.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+
     @admin.display(description=_("discrepancies"))
     def discrepancies_link(self, obj):
         url = reverse("admin:settlements_discrepancy_changelist")
@@ -506,10 +543,17 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
                 form.add_error(None, exc)
             else:
                 if created:
-                    transaction.on_commit(lambda: reconciliation_process_task.delay(run.pk))
                     messages.success(
                         request,
                         gettext("The file is being imported. Refresh this page to follow the run."),
+                    )
+                elif run.status == ReconciliationRun.Status.FAILED:
+                    messages.success(
+                        request,
+                        gettext(
+                            "This file's earlier import had failed: it is being imported again. "
+                            "Refresh this page to follow the run."
+                        ),
                     )
                 else:
                     messages.info(

@@ -459,6 +459,12 @@ class CalendarDay(models.Model):
         return localized(self.name, self.name_en)
 
 
+class ReconciliationRunQuerySet(models.QuerySet):
+    def current(self):
+        """Runs not replaced by a later import of the same file."""
+        return self.exclude(status=ReconciliationRun.Status.SUPERSEDED)
+
+
 class ReconciliationRun(models.Model):
     """One import of an acquirer's reconciliation file and what matching it found."""
 
@@ -468,16 +474,19 @@ class ReconciliationRun(models.Model):
         MATCHING = "matching", _("Matching")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+        SUPERSEDED = "superseded", _("Superseded by a later import")
 
     # Loading and matching happen in one database transaction per attempt, so a killed worker
-    # leaves the run "loading"; the next attempt starts over from there, and a failed attempt
-    # may be tried again until the attempts run out.
+    # leaves the run "loading"; the next attempt starts over from there, and a failed run may
+    # be tried again. An operator may import a file again on purpose: the run it replaces is
+    # superseded (its discrepancies stay, for the record).
     ALLOWED_TRANSITIONS = {
         Status.PENDING: {Status.LOADING, Status.FAILED},
         Status.LOADING: {Status.LOADING, Status.MATCHING, Status.FAILED},
         Status.MATCHING: {Status.DONE, Status.FAILED},
-        Status.DONE: set(),
-        Status.FAILED: {Status.LOADING},
+        Status.DONE: {Status.SUPERSEDED},
+        Status.FAILED: {Status.LOADING, Status.SUPERSEDED},
+        Status.SUPERSEDED: set(),
     }
 
     acquirer = models.CharField(_("acquirer"), max_length=20)
@@ -506,14 +515,19 @@ class ReconciliationRun(models.Model):
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    objects = ReconciliationRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("reconciliation run")
         verbose_name_plural = _("reconciliation runs")
         constraints = [
-            # Importing the same file twice finds this row instead of matching again.
+            # Importing the same file twice finds this row instead of matching again (unless an
+            # operator forces a new import, which supersedes it).
             models.UniqueConstraint(
-                fields=["acquirer", "sha256"], name="settlements_reconciliation_file_once"
+                fields=["acquirer", "sha256"],
+                condition=~Q(status="superseded"),
+                name="settlements_reconciliation_file_once",
             ),
         ]
 

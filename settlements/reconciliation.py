@@ -2,7 +2,9 @@
 the ledger, leaving ``Discrepancy`` rows for finance to clear.
 
 ``reconciliation_start`` stores the file and creates a run, once per file: the same bytes
-imported again find the first run. ``reconciliation_process`` streams the stored file into
+imported again find the first run (a failed one is tried again; ``force`` replaces a done
+one). A background job (core/jobs.py, kind ``settlements.reconciliation`` in
+settlements/jobs.py) runs ``reconciliation_process``, which streams the stored file into
 ``ReconciliationLine`` staging rows (COPY on PostgreSQL, bulk inserts elsewhere) and matches
 them against ``Transaction`` in a few set-based queries.
 
@@ -15,10 +17,11 @@ Decisions, for whoever changes this:
   of every ID seen; the first well-formed occurrence is kept and later ones are malformed.
 - **One transaction per attempt.** Loading and matching run in one transaction that holds the
   run's row lock: a worker killed half-way leaves nothing behind (its transaction rolls back),
-  and a second worker given the same run waits for the lock, then finds it done. Only the
-  attempt counter is committed beforehand, so that a file which kills its worker every time
-  is given up after ``MAX_ATTEMPTS`` instead of looping. (On SQLite the import holds the
-  database's write lock for its duration; SQLite is the one-machine development default.)
+  and a second worker given the same run waits for the lock, then finds it done. The job
+  counts the attempts and leases the work to one worker at a time; a worker killed half-way
+  is noticed when its lease runs out, and the job is run again, or given up after its
+  attempts with the run failed. (On SQLite the import holds the database's write lock for its
+  duration; SQLite is the one-machine development default.)
 - **Signs.** Amounts are staged in the portal's signed convention (``settlements.models``):
   sales positive, refunds, voids and reversals negative, fees with them. A sale line must
   have a positive amount, a fee of at least zero and ``net = amount − fee``. Acquirers write
@@ -71,8 +74,8 @@ from django.db.models.functions import FirstValue
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import transitions
-from core.transitions import transition
+from core import jobs, transitions
+from core.transitions import TransitionNotAllowed, transition
 from settlements.acquirer_data import (
     DIGITS,
     ID_RE,
@@ -113,7 +116,8 @@ STAGED_COLUMNS = ("run_id", "line_no", *COLUMNS)
 # could take any amount of memory.
 MAX_LINE_CHARS = 4096
 # The task gives up on a run after this many attempts (each one counted before it starts).
-MAX_ATTEMPTS = 3
+# The kind of background job that imports a run (settlements/jobs.py).
+JOB_KIND = "settlements.reconciliation"
 READ_CHUNK = 64 * 1024
 ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
@@ -138,26 +142,34 @@ def reconciliation_start(
     settlement_date: date | None = None,
     acquirer: str | None = None,
     user=None,
+    force: bool = False,
 ) -> tuple[ReconciliationRun, bool]:
-    """Store a reconciliation file and create a pending run for it; returns (run, created).
+    """Store a reconciliation file and create a pending run for it, imported by a background
+    job once the transaction commits; returns (run, created).
 
     ``source`` is a binary file object or a filesystem path. ``settlement_date`` defaults to
     the date in ``file_name`` (YYYY-MM-DD or YYYYMMDD); with neither, ``ValidationError``.
     Safe to repeat: a file whose SHA-256 this acquirer already has returns that run and
-    changes nothing, also when two imports of it race.
+    changes nothing, also when two imports of it race; if that run failed, it is imported
+    again as a new attempt. With ``force``, a run that is done is superseded by a new one.
     """
     acquirer = acquirer or settings.ACQUIRER_CODE
     file_name = os.path.basename(file_name)[:255]
     storage = storages["private"]
     with _rewindable(source) as stream:
         sha256 = _sha256(stream)
-        existing = ReconciliationRun.objects.filter(acquirer=acquirer, sha256=sha256).first()
-        if existing is not None:
+        existing = ReconciliationRun.objects.current().filter(acquirer=acquirer, sha256=sha256)
+        existing = existing.first()
+        if existing is not None and existing.status == Status.FAILED:
+            return reconciliation_retry(run=existing, actor=user), False
+        if existing is not None and not (force and existing.status == Status.DONE):
             return existing, False
         settlement_date = settlement_date or _date_in_name(file_name)
         stored_file = storage.save(f"reconciliation/{secrets.token_hex(16)}.csv", File(stream))
     try:
         with transaction.atomic():
+            if existing is not None:
+                transition(existing, Status.SUPERSEDED, actor=user, reason="imported again")
             run = ReconciliationRun.objects.create(
                 acquirer=acquirer,
                 settlement_date=settlement_date,
@@ -167,10 +179,12 @@ def reconciliation_start(
                 created_by=user,
             )
             transitions.event_record(run, from_status="", actor=user)
-    except IntegrityError:
+            jobs.job_start(kind=JOB_KIND, subject=run, actor=user)
+    except (IntegrityError, TransitionNotAllowed):
         # The same file, started a moment ago by someone else: theirs is the run.
         storage.delete(stored_file)
-        return ReconciliationRun.objects.get(acquirer=acquirer, sha256=sha256), False
+        run = ReconciliationRun.objects.current().get(acquirer=acquirer, sha256=sha256)
+        return run, False
     logger.info("Reconciliation run %s created for %s (%s)", run.pk, file_name, settlement_date)
     return run, True
 
@@ -217,24 +231,49 @@ def _date_in_name(file_name: str) -> date:
 # -- Processing a run ---------------------------------------------------------------------------
 
 
-def reconciliation_process(*, run_id: int, max_attempts: int | None = None) -> ReconciliationRun:
+def reconciliation_retry(*, run: ReconciliationRun, actor=None) -> ReconciliationRun:
+    """Import a failed run again, as a new attempt with a fresh set of tries (staff in the
+    admin, ``import_reconciliation --retry``, or the same file imported again). Safe to
+    repeat: a run already queued or being imported is left as it is."""
+    if run.status != Status.FAILED:
+        raise TransitionNotAllowed(
+            model=ReconciliationRun, current=run.status, target=Status.LOADING
+        )
+    if not run.stored_file:
+        raise ValidationError(
+            _("The file of this run is no longer stored: import the file again."),
+            code="no_file",
+        )
+    with transaction.atomic():
+        if jobs.open_job(kind=JOB_KIND, subject=run) is None:
+            job = jobs.latest_job(kind=JOB_KIND, subject=run)
+            if job is not None and job.status == job.Status.FAILED:
+                jobs.job_retry(job=job, actor=actor)
+            else:
+                jobs.job_start(kind=JOB_KIND, subject=run, actor=actor)
+    return run
+
+
+def reconciliation_failed(run: ReconciliationRun, reason: str) -> None:
+    """The job gave up on the run (its workers kept being lost): the run says so. Safe to
+    repeat."""
+    run.refresh_from_db()
+    if run.status not in (Status.DONE, Status.FAILED, Status.SUPERSEDED):
+        _fail(run, _("Gave up: %(reason)s.") % {"reason": reason})
+
+
+def reconciliation_process(*, run_id: int) -> ReconciliationRun:
     """Load a run's file into staging rows, match them against the ledger and record the
     discrepancies and counts; the run ends DONE, or FAILED with ``error`` set.
 
     Safe to repeat and to kill half-way: a DONE run is returned untouched; any other run is
     redone from the start (its staging rows and discrepancies deleted first) and its
-    ``attempts`` incremented. With ``max_attempts``, a run already tried that often is
-    marked FAILED instead. Once DONE, the staging rows and the stored file are deleted.
+    ``attempts`` incremented. Once DONE, the staging rows and the stored file are deleted.
     """
     with transaction.atomic():
         run = ReconciliationRun.objects.select_for_update().get(pk=run_id)
-        if run.status == Status.DONE:
+        if run.status in (Status.DONE, Status.SUPERSEDED):
             return run
-        if max_attempts is not None and run.attempts >= max_attempts:
-            if run.status == Status.FAILED:
-                return run
-            message = _("Gave up after %(count)d attempts.") % {"count": run.attempts}
-            return _fail(run, message)
         transition(
             run,
             Status.LOADING,

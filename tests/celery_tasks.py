@@ -1,5 +1,7 @@
 """Tasks that exist only for the reliability tests; a test worker loads them with -I."""
 
+import functools
+import importlib
 import os
 import time
 from pathlib import Path
@@ -17,3 +19,27 @@ def slow_once(path: str) -> None:
         time.sleep(120)
     with log.open("a") as f:
         f.write("done\n")
+
+
+def _pause_where_told() -> None:
+    """With PORTAL_TEST_PAUSE_IN=module:function and PORTAL_TEST_PAUSE_FILE=path, this worker
+    writes its process id to the file when it reaches the function and then waits there, so
+    that a test can kill it at exactly that point (loading, matching…)."""
+    where, marker = os.environ.get("PORTAL_TEST_PAUSE_IN"), os.environ.get("PORTAL_TEST_PAUSE_FILE")
+    if not (where and marker):
+        return
+    module_name, function_name = where.split(":")
+    module = importlib.import_module(module_name)
+    original = getattr(module, function_name)
+
+    @functools.wraps(original)
+    def paused(*args, **kwargs):
+        with Path(marker).open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        time.sleep(600)
+        return original(*args, **kwargs)
+
+    setattr(module, function_name, paused)
+
+
+_pause_where_told()

@@ -142,18 +142,30 @@ def queue(settings):
 
 
 @pytest.fixture
+def default_queue(queue):
+    """Tasks this test's process sends go to the test's own queue, where its workers listen."""
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    yield queue
+    celery_app.conf.task_default_queue = previous
+
+
+@pytest.fixture
 def celery_env(queue, transactional_db):
     return environment(
         inherit_services=True,
         DATABASE_URL=database_url_of_this_test_run(),
         CELERY_QUEUE=queue,
         HEARTBEAT_INTERVAL_SECONDS="1",
-        # A short visibility timeout shows redelivery within the test; the settings insist it
-        # exceeds the time limit, so that is short too (the slow test task sets its own).
-        CELERY_VISIBILITY_TIMEOUT="3",
+        # Work is recovered by the job sweep, not by Redis redelivering messages: a worker
+        # refuses a visibility timeout shorter than the longest task or job (30 min).
+        CELERY_VISIBILITY_TIMEOUT="3600",
         CELERY_TASK_SOFT_TIME_LIMIT="1",
         CELERY_TASK_TIME_LIMIT="2",
         CELERY_RESTORE_SWEEP_SECONDS="1",
+        # A job whose worker died is free again within seconds, and beat sweeps every second.
+        JOB_LEASE_SECONDS="3",
+        JOB_SWEEP_SECONDS="1",
     )
 
 
@@ -162,12 +174,12 @@ def start_celery(celery_env, tmp_path):
     processes = []
 
     @contextmanager
-    def start(*args):
+    def start(*args, env: dict | None = None):
         log = (tmp_path / f"celery-{len(processes)}.log").open("w")
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", *args, "--loglevel=INFO"],
             cwd=REPO,
-            env=celery_env,
+            env={**celery_env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

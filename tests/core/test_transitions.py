@@ -9,10 +9,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from core.models import Source
+from core.models import Job, Source
 from core.transitions import TransitionNotAllowed, event_record, transition
 from portal.models import Application, Contract, ContractTemplate, Merchant, Terminal
 from settlements.models import Payout, ReconciliationRun
@@ -72,6 +73,15 @@ def reconciliation_run(status):
     )
 
 
+def job(status):
+    return Job.objects.create(
+        kind="settlements.reconciliation",
+        subject_type=ContentType.objects.get_for_model(ReconciliationRun),
+        subject_id=reconciliation_run(ReconciliationRun.Status.PENDING).pk,
+        status=status,
+    )
+
+
 @dataclass(frozen=True)
 class Case:
     model: type[models.Model]
@@ -117,6 +127,7 @@ CASES = [
         (ReconciliationRun.Status.PENDING, ReconciliationRun.Status.DONE),
         (ReconciliationRun.Status.PENDING, ReconciliationRun.Status.FAILED),
     ),
+    Case(Job, job, (Job.Status.DONE, Job.Status.QUEUED), (Job.Status.QUEUED, Job.Status.FAILED)),
 ]
 
 

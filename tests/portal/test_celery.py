@@ -88,20 +88,15 @@ def test_a_task_whose_worker_process_dies_runs_again(start_celery, queue, tmp_pa
     assert [line.split()[0] for line in lines] == ["start", "start", "done"]
 
 
-def test_redis_redelivers_a_task_whose_whole_worker_was_killed(
-    redis_broker, start_celery, queue, tmp_path
+def test_a_worker_refuses_a_visibility_timeout_shorter_than_its_longest_job(
+    redis_broker, start_celery, tmp_path
 ):
-    attempts = tmp_path / "attempts.log"
-    with start_celery(*worker_args("first")) as first:
-        wait_for(worker_ready, timeout=60, what="the first worker to start")
-        current_app.send_task("tests.slow_once", args=[str(attempts)], queue=queue)
-        wait_for(attempts.exists, timeout=30, what="the first attempt")
+    # Redis would hand a reconciliation import still running (30 min limit) to a second
+    # worker after 61 s: the worker stops at once and says why.
+    with start_celery(*worker_args(), env={"CELERY_VISIBILITY_TIMEOUT": "61"}) as worker:
+        wait_for(lambda: worker.poll() is not None, timeout=60, what="the worker to refuse")
 
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
-
-    with start_celery(*worker_args("second")):
-        # Redis hands the unacknowledged message out again once the visibility timeout (3 s
-        # here) has passed; the second worker restores such messages every few seconds.
-        wait_for(lambda: attempts.read_text().endswith("done\n"), timeout=90, what="the redelivery")
-    assert attempts.read_text().count("start") == 2
+    log = (tmp_path / "celery-0.log").read_text()
+    assert worker.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT (61 s) must exceed" in log
+    assert not Heartbeat.objects.filter(name="worker").exists()

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core import jobs
 from portal import services
 from portal.contract_defaults import default_template_ensure
 from portal.models import (
@@ -41,6 +42,7 @@ from settlements.models import (
     Discrepancy,
     ReconciliationRun,
 )
+from settlements.reconciliation import JOB_KIND
 from tests import contracts, factories
 from tests import onboarding as onboarding_data
 
@@ -183,6 +185,7 @@ def _build_world() -> SimpleNamespace:
             detail="id_front",
         ),
         reconciliation_run=run,
+        job=jobs.job_start(kind=JOB_KIND, subject=run, actor=staff["finance"]),
         discrepancy=Discrepancy.objects.create(
             run=run,
             kind=Discrepancy.Kind.FEE,

@@ -151,6 +151,8 @@ ONLY_SUPERUSER = ADMIN_GATE | cells(groups=404, superuser=200)
 APP_INDEX = {
     "auth": ONLY_SUPERUSER,
     "axes": ONLY_SUPERUSER,
+    # Background jobs: support, risk and finance see them; reviewers hold nothing there.
+    "core": ADMIN_GATE | cells(staff=200, reviewer=404),
     "otp_totp": ONLY_SUPERUSER,
     "portal": ADMIN_PAGE,
     "settlements": ADMIN_GATE | cells(staff=200, reviewer=404),
@@ -351,6 +353,7 @@ PERMISSION_NEEDED = {
 # Pages the admin never offers, not even to a superuser: money, status and records are changed
 # through services (and merchants are made by approvals), never added or deleted by hand.
 NEVER_IN_THE_ADMIN = {
+    "core.job": {"add", "delete"},
     "axes.accessattempt": {"add"},
     "axes.accesslog": {"add"},
     "axes.accessfailurelog": {"add"},
@@ -370,6 +373,7 @@ NEVER_IN_THE_ADMIN = {
 # The object each model's pages are asked about (an attribute path on the world).
 ADMIN_OBJECTS = {
     "auth.group": "group",
+    "core.job": "job",
     "axes.accessattempt": "access_attempt",
     "axes.accesslog": "access_log",
     "axes.accessfailurelog": "access_failure_log",

@@ -3,7 +3,7 @@ import io
 import os
 import threading
 import tracemalloc
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,18 +13,21 @@ from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone, translation
 
+from core import jobs
+from core.models import Job
+from core.transitions import TransitionNotAllowed
 from portal.celery import app as celery_app
 from settlements import reconciliation
 from settlements.models import Discrepancy, ReconciliationLine, ReconciliationRun, Transaction
 from settlements.reconciliation import (
     COLUMNS,
-    MAX_ATTEMPTS,
+    JOB_KIND,
     reconciliation_process,
+    reconciliation_retry,
     reconciliation_start,
 )
-from settlements.tasks import reconciliation_process_task
 from tests import factories
 from tests.helpers import run_at_once
 
@@ -596,9 +599,6 @@ def test_failed_attempt_leaves_no_staging_rows_and_says_why(
         source=csv_file(tmp_path, line_of(sale(merchant))), file_name=FILE_NAME
     )
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("worker lost its mind")
-
     monkeypatch.setattr(reconciliation, "_match_lines", crash)
     with pytest.raises(RuntimeError):
         reconciliation_process(run_id=run.pk)
@@ -613,34 +613,97 @@ def test_failed_attempt_leaves_no_staging_rows_and_says_why(
     assert len(stored_files(private_files)) == 1  # kept for the next attempt
 
 
-# -- The task -----------------------------------------------------------------------------------
+# -- The job -----------------------------------------------------------------------------------
 
 
-def test_task_name_is_pinned():
-    assert reconciliation_process_task.name == "settlements.reconciliation_process_task"
-    assert "settlements.reconciliation_process_task" in celery_app.tasks
+def crash(*args, **kwargs):
+    raise RuntimeError("worker lost its mind")
 
 
-def test_task_processes_the_run(merchant, tmp_path):
+def job_of(run) -> Job:
+    return jobs.latest_job(kind=JOB_KIND, subject=run)
+
+
+def test_starting_a_run_queues_its_import_job(tmp_path, db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        run, _created = reconciliation_start(
+            source=csv_file(tmp_path, line("TX1")), file_name=FILE_NAME
+        )
+
+    job = job_of(run)
+    assert (job.status, job.max_attempts, job.subject) == (Job.Status.QUEUED, 3, run)
+    assert len(callbacks) == 1
+
+
+def test_the_job_imports_the_run(merchant, tmp_path):
     run, _created = reconciliation_start(
         source=csv_file(tmp_path, line_of(sale(merchant))), file_name=FILE_NAME
     )
 
-    assert reconciliation_process_task(run.pk) == Status.DONE
+    assert jobs.job_run(job_id=job_of(run).pk) == Job.Status.DONE
 
     assert counts(run) == (Status.DONE, 1, 1, 0, 0)
 
 
-def test_task_gives_up_on_a_run_that_keeps_killing_its_worker(tmp_path, db):
+def test_a_job_that_gives_up_fails_the_run_with_the_reason(tmp_path, db):
     run, _created = reconciliation_start(
         source=csv_file(tmp_path, line("TX1")), file_name=FILE_NAME
     )
-    ReconciliationRun.objects.filter(pk=run.pk).update(status=Status.LOADING, attempts=MAX_ATTEMPTS)
+    # given: a worker killed on the third and last attempt
+    ReconciliationRun.objects.filter(pk=run.pk).update(status=Status.LOADING, attempts=3)
+    Job.objects.filter(pk=job_of(run).pk).update(
+        status=Job.Status.RUNNING, attempts=3, locked_until=datetime(2026, 1, 1, tzinfo=UTC)
+    )
 
-    assert reconciliation_process_task(run.pk) == Status.FAILED
+    jobs.jobs_sweep()
 
     run.refresh_from_db()
-    assert (run.error, run.attempts) == (f"Gave up after {MAX_ATTEMPTS} attempts.", MAX_ATTEMPTS)
+    assert (run.status, run.error) == (
+        Status.FAILED,
+        "Gave up: its worker was lost on each of 3 attempts.",
+    )
+    assert job_of(run).status == Job.Status.FAILED
+
+
+def test_a_failed_run_is_imported_again_as_a_new_attempt(merchant, tmp_path, monkeypatch):
+    path = csv_file(tmp_path, line_of(sale(merchant)))
+    run, _created = reconciliation_start(source=path, file_name=FILE_NAME)
+    monkeypatch.setattr(reconciliation, "_match_lines", crash)
+    for _attempt in range(3):
+        Job.objects.filter(pk=job_of(run).pk).update(available_at=timezone.now())
+        jobs.job_run(job_id=job_of(run).pk)
+    run.refresh_from_db()
+    assert (run.status, job_of(run).status) == (Status.FAILED, Job.Status.FAILED)
+    monkeypatch.undo()
+
+    again, created = reconciliation_start(source=path, file_name=FILE_NAME)
+    jobs.job_run(job_id=job_of(run).pk)
+
+    assert (again.pk, created) == (run.pk, False)
+    assert counts(run) == (Status.DONE, 1, 1, 0, 0)
+    assert run.events.filter(to_status=Status.LOADING).count() == 4
+
+
+def test_a_run_that_is_not_failed_cannot_be_retried(merchant, tmp_path):
+    run = imported(csv_file(tmp_path, line_of(sale(merchant))))
+
+    with pytest.raises(TransitionNotAllowed):
+        reconciliation_retry(run=run)
+
+    assert job_of(run).status == Job.Status.QUEUED  # the one the import started, untouched
+
+
+def test_forcing_a_done_file_again_supersedes_its_run(merchant, tmp_path, private_files):
+    path = csv_file(tmp_path, line_of(sale(merchant)), line("TXNEW"))
+    first = imported(path)
+
+    second, created = reconciliation_start(source=path, file_name=FILE_NAME, force=True)
+    reconciliation_process(run_id=second.pk)
+
+    first.refresh_from_db()
+    assert created
+    assert (first.status, counts(second)) == (Status.SUPERSEDED, (Status.DONE, 2, 1, 1, 0))
+    assert Discrepancy.objects.filter(run=first).count() == 1  # kept, for the record
 
 
 # -- The management command ---------------------------------------------------------------------
@@ -704,7 +767,7 @@ def test_command_reimport_says_so_and_changes_nothing(tmp_path, db, private_file
     assert (row_counts(), stored_files(private_files), counts(run)) == before
 
 
-def test_command_async_queues_the_task_after_commit(
+def test_command_async_queues_the_job_after_commit(
     tmp_path, db, django_capture_on_commit_callbacks, isolated_task_queue
 ):
     path = csv_file(tmp_path, line("TX1"))
@@ -723,8 +786,8 @@ def test_command_async_queues_the_task_after_commit(
         message = queue.get(timeout=10)
         message.ack()
         queue.close()
-    assert message.headers["task"] == "settlements.reconciliation_process_task"
-    assert message.payload[0] == [run.pk]
+    assert message.headers["task"] == "core.job_run_task"
+    assert message.payload[0] == [job_of(run).pk]
 
 
 def test_command_refuses_a_missing_file(tmp_path, db):
