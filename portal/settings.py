@@ -414,6 +414,23 @@ PAYOUT_LATE_AFTER = timedelta(hours=env.int("PAYOUT_LATE_AFTER_HOURS", default=2
 # Imports of reconciliation files insert this many staging lines per batch.
 RECONCILIATION_BATCH_SIZE = env.int("RECONCILIATION_BATCH_SIZE", default=5000)
 
+# The acquirer client (settlements/acquirer_client.py): timeouts on every call, retries of the
+# calls that are safe to repeat, and the circuit breaker every worker shares. Acquirers
+# themselves (address, key, secret, poll intervals) are configured in the admin.
+ACQUIRER_CONNECT_TIMEOUT = env.float("ACQUIRER_CONNECT_TIMEOUT", default=5.0)
+ACQUIRER_READ_TIMEOUT = env.float("ACQUIRER_READ_TIMEOUT", default=20.0)
+ACQUIRER_RETRY_ATTEMPTS = env.int("ACQUIRER_RETRY_ATTEMPTS", default=4)
+ACQUIRER_RETRY_MAX_WAIT = env.float("ACQUIRER_RETRY_MAX_WAIT", default=30.0)
+# After this many failed calls in a row the breaker opens: no call for ACQUIRER_BREAKER_PAUSE
+# seconds, then one call to see whether the acquirer is back.
+ACQUIRER_BREAKER_FAILURES = env.int("ACQUIRER_BREAKER_FAILURES", default=5)
+ACQUIRER_BREAKER_PAUSE = env_seconds("ACQUIRER_BREAKER_PAUSE", 60)
+# Batch calls (the payout query) in flight at once per worker.
+ACQUIRER_CONCURRENCY = env.int("ACQUIRER_CONCURRENCY", default=8)
+# When set, every feed of every acquirer is polled this often instead of what the admin says
+# (demos and tests want seconds).
+ACQUIRER_POLL_SECONDS = env.int("ACQUIRER_POLL_SECONDS", default=0) or None
+
 # ---------------------------------------------------------------------------------------------
 # API
 # ---------------------------------------------------------------------------------------------

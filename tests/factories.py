@@ -10,7 +10,7 @@ from core import transitions
 from core.models import Source
 from portal.models import FeeSchedule, Merchant, User
 from settlements import calendar, ledger
-from settlements.models import Payout, Transaction
+from settlements.models import Acquirer, Payout, Transaction
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -206,3 +206,15 @@ class PayoutFactory(factory.django.DjangoModelFactory):
                 source=Source.ACQUIRER,
                 event={"occurred_at": self.created_at},
             )
+
+
+class AcquirerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Acquirer
+        django_get_or_create = ("code",)
+
+    code = "demo"
+    name = "示范收单机构"
+    base_url = "http://acquirer.test"
+    key_id = "ak_test_portal_01"
+    secret = "sk_test_7f3a91c2e4b86d05"

@@ -1,0 +1,50 @@
+"""The settlements app's models: the ledger (transactions, payouts, calendar, reconciliation)
+and the acquirers it is fed from."""
+
+from settlements.models.acquirers import Acquirer, AcquirerError, AcquirerFeed
+from settlements.models.ledger import (
+    CARD_CHANNELS,
+    FEN_TOLERANCE,
+    MONEY,
+    CalendarDay,
+    CalendarYear,
+    Channel,
+    Cycle,
+    Discrepancy,
+    Payout,
+    PayoutEvent,
+    PayoutQuerySet,
+    ReconciliationLine,
+    ReconciliationRun,
+    ReconciliationRunEvent,
+    ReconciliationRunQuerySet,
+    Transaction,
+    TransactionQuerySet,
+    late_since,
+    within_a_fen,
+)
+
+__all__ = [
+    "CARD_CHANNELS",
+    "FEN_TOLERANCE",
+    "MONEY",
+    "Acquirer",
+    "AcquirerError",
+    "AcquirerFeed",
+    "CalendarDay",
+    "CalendarYear",
+    "Channel",
+    "Cycle",
+    "Discrepancy",
+    "Payout",
+    "PayoutEvent",
+    "PayoutQuerySet",
+    "ReconciliationLine",
+    "ReconciliationRun",
+    "ReconciliationRunEvent",
+    "ReconciliationRunQuerySet",
+    "Transaction",
+    "TransactionQuerySet",
+    "late_since",
+    "within_a_fen",
+]
