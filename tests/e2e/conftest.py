@@ -10,6 +10,7 @@ every core at once, with Celery workers and other browsers beside it), not delay
 """
 
 import os
+import re
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -84,6 +85,14 @@ def scripts_ready(page):
     Bootstrap's script opens nothing. So a test calls this before it uses any of them.
     """
     page.wait_for_load_state("load")
+
+
+def opened(collapsible):
+    """Wait until Bootstrap has finished sliding ``collapsible`` open (it adds ``show`` at the
+    end of the animation). Things inside move while it slides: a tap meanwhile can press on
+    one element and lift on another, which clicks neither (a "Log out" that logged nobody out
+    and left the test waiting on the merchant page)."""
+    expect(collapsible).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
 
 
 def watch_for_csp_violations(page) -> list[str]:
