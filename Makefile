@@ -30,8 +30,11 @@ run: $(VENV)/.runtime-installed
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" PORTAL_PORT=$(PORT) $(BIN)/honcho start
 
+# The suite runs in one pytest-xdist worker per core (PYTEST_WORKERS=0: in this process only).
+# worksteal: each worker starts on its own half and takes work from the other when done.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.dev-installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Timings of the ledger at volume (100 000 transactions; BENCH_ROWS=… to change), printed as a
 # table. Uses a throw-away database: SQLite, or PostgreSQL when DATABASE_URL is set.

@@ -11,6 +11,7 @@ variable.
 import os
 from datetime import time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
@@ -170,8 +171,26 @@ else:
 # Cache (and Redis)
 # ---------------------------------------------------------------------------------------------
 
-REDIS_URL = env.str("REDIS_URL", default="")
-CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
+
+def redis_url_of_this_test_worker(url: str) -> str:
+    """Under pytest-xdist the test suite runs in several processes at once (gw0, gw1…, named in
+    PYTEST_XDIST_WORKER): each takes the Redis database after the configured one, plus its
+    number, so no two share Celery queues, the broker's unacknowledged-message keys or cache
+    entries. Anything else is returned as it is. (Test databases get a _gw0… suffix from
+    pytest-django.)"""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not (worker.startswith("gw") and url.startswith(("redis://", "rediss://"))):
+        return url
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0) + 1 + int(worker.removeprefix("gw"))
+    if db > 15:
+        raise ImproperlyConfigured(f"{url}: no Redis database {db} for test worker {worker}")
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+REDIS_URL = redis_url_of_this_test_worker(env.str("REDIS_URL", default=""))
+CACHE_URL = env.str("CACHE_URL", default=None)
+CACHE_URL = REDIS_URL if CACHE_URL is None else redis_url_of_this_test_worker(CACHE_URL)
 
 if CACHE_URL:
     CACHES = {"default": env.cache_url_config(CACHE_URL)}
@@ -480,7 +499,12 @@ SPECTACULAR_SETTINGS = {
 # Celery
 # ---------------------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=None)
+CELERY_BROKER_URL = (
+    (REDIS_URL or "filesystem://localhost//")
+    if CELERY_BROKER_URL is None
+    else redis_url_of_this_test_worker(CELERY_BROKER_URL)
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: messages are files under var/, shared by every process on this
     # machine. It needs no server; it is for development, not for more than one machine.

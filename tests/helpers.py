@@ -17,12 +17,16 @@ CONFIG_VARIABLES = (
     "CACHE_URL",
     "CELERY_BROKER_URL",
     "EMAIL_URL",
+    # Which pytest-xdist worker this is: the settings give each one a Redis database of its
+    # own (portal.settings.redis_url_of_this_test_worker).
+    "PYTEST_XDIST_WORKER",
 )
 
 
 def environment(*, inherit_services: bool = False, **overrides: str) -> dict[str, str]:
     """The environment for a child process: this one's, minus the portal's configuration
-    (unless ``inherit_services``), plus ``overrides``."""
+    (unless ``inherit_services``: then the child uses this test worker's database, Redis
+    database and broker), plus ``overrides``."""
     env = dict(os.environ)
     if not inherit_services:
         for name in CONFIG_VARIABLES:

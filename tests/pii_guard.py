@@ -35,6 +35,13 @@ At the end of the session every finding is printed — the number masked but for
 digits, the logger, where in the record, the test that was running — and the session's exit
 status becomes 1.
 
+Under pytest-xdist (``make test`` runs ``-n auto``) every worker process has a guard of its
+own, and neither a worker's exit status nor its terminal summary reaches the run's outcome.
+So each worker hands its findings, its planted numbers, its unmatched runs and its counts to
+the controller (``workeroutput``) when it finishes; the controller merges them, looks again at
+every worker's unmatched runs with the numbers planted in all of them (a number planted by a
+test on one worker and logged on another is caught), prints the findings and fails the run.
+
 ``watching()`` lets a test assert on what happened inside a block::
 
     with pii_guard.watching() as seen:
@@ -52,7 +59,7 @@ import time
 import unicodedata
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
@@ -349,6 +356,38 @@ class PIIGuard:
                 )
                 del self._candidates[run]
 
+    # -- pytest-xdist: from the workers to the controller ----------------------------------
+
+    def worker_output(self) -> dict:
+        """What a worker hands the controller at its end: plain values execnet can carry."""
+        with self._lock:
+            planted = sorted(set(self._numbers.values()))
+        return {
+            "planted": planted,
+            "candidates": [[run, *context] for run, context in self._candidates.items()],
+            "findings": [asdict(finding) for finding in self.findings],
+            "problems": dict(self.problems),
+            "records": self.records,
+            "error_reports": self.error_reports,
+            "files": self.files,
+            "seconds": self.seconds,
+        }
+
+    def merge(self, output: dict) -> None:
+        """Take in what a worker saw (``worker_output()``); ``recheck()`` then looks at its
+        unmatched runs with every worker's planted numbers."""
+        for number in output["planted"]:
+            self.plant(number)
+        for run, *context in output["candidates"]:
+            if run not in self._candidates:
+                self._remember(run, tuple(context))
+        self.findings.extend(Finding(**finding) for finding in output["findings"])
+        self.problems.update(output["problems"])
+        self.records += output["records"]
+        self.error_reports += output["error_reports"]
+        self.files += output["files"]
+        self.seconds += output["seconds"]
+
     # -- coverage -------------------------------------------------------------------------
 
     def install(self) -> None:
@@ -532,8 +571,24 @@ def pytest_runtest_teardown(item, nextitem):
         GUARD.seconds += time.perf_counter() - started
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    # pytest-xdist, on the controller: a worker finished and handed over what its guard saw.
+    output = getattr(node, "workeroutput", {}).get("pii_guard")
+    if output is not None:
+        GUARD.merge(output)
+    elif error is None:
+        GUARD.problems[f"worker {node.gateway.id} handed over nothing to check"] += 1
+
+
 def pytest_sessionfinish(session, exitstatus):
     GUARD.recheck()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        # A pytest-xdist worker: its exit status and summary go nowhere; the controller
+        # reports for it and fails the run (pytest_testnodedown).
+        workeroutput["pii_guard"] = GUARD.worker_output()
+        return
     if GUARD.findings and session.exitstatus in (
         pytest.ExitCode.OK,
         pytest.ExitCode.NO_TESTS_COLLECTED,

@@ -2,14 +2,24 @@
 Browser tests: Playwright driving the system Chromium (never a downloaded browser) against
 pytest-django's live server. Pages are opened on a phone-sized, touch screen, as most
 merchants use them. Screenshots land in var/screenshots/ for a human to look at.
+
+They wait on conditions, never for a fixed time: ``expect()`` polls until what it asks for is
+on the page, and ``scripts_ready(page)`` waits until the page's scripts have run before a test
+uses what they wire up. The time limits are ceilings for a busy machine (the suite runs on
+every core at once, with Celery workers and other browsers beside it), not delays.
 """
 
 import os
+import re
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.helpers import REPO
+
+# The longest any action or expect() waits for its condition.
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 SCREENSHOTS = REPO / "var" / "screenshots"
 CHROMIUM_ARGS = [
@@ -56,12 +66,33 @@ def page(browser, live_server):
         locale="zh-CN",
         timezone_id="Asia/Shanghai",
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     refused = watch_for_csp_violations(page)
     yield page
     context.close()
     assert refused == [], "the Content-Security-Policy blocked something the page needs"
+
+
+def scripts_ready(page):
+    """Wait until the page's scripts have run (its ``load`` event).
+
+    After a click that navigates, ``expect()`` passes as soon as the parser has built the
+    element it looks at, while the scripts at the end of ``<body>`` may still be on their way;
+    on a busy machine that takes a while. What a test does meanwhile to something a script
+    wires up is lost: a photo chosen before static/js/uploads.js listens is never uploaded,
+    a province chosen before regions.js listens fills no cities, a tap on a menu before
+    Bootstrap's script opens nothing. So a test calls this before it uses any of them.
+    """
+    page.wait_for_load_state("load")
+
+
+def opened(collapsible):
+    """Wait until Bootstrap has finished sliding ``collapsible`` open (it adds ``show`` at the
+    end of the animation). Things inside move while it slides: a tap meanwhile can press on
+    one element and lift on another, which clicks neither (a "Log out" that logged nobody out
+    and left the test waiting on the merchant page)."""
+    expect(collapsible).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
 
 
 def watch_for_csp_violations(page) -> list[str]:

@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.models import User
+from tests.e2e.conftest import opened, scripts_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -17,8 +18,10 @@ def field(page, label):
 
 
 def open_menu(page):
-    # On a phone the navigation sits behind the toggler.
+    # On a phone the navigation sits behind the toggler, which Bootstrap's script opens.
+    scripts_ready(page)
     page.get_by_role("button", name=re.compile("菜单|Menu")).click()
+    opened(page.locator("#nav-main"))
 
 
 def log_out(page):

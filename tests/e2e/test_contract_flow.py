@@ -8,7 +8,7 @@ from portal import services
 from portal.models import Contract, Merchant, Terminal
 from tests import factories
 from tests import onboarding as data
-from tests.e2e.conftest import watch_for_csp_violations
+from tests.e2e.conftest import scripts_ready, watch_for_csp_violations
 from tests.e2e.test_accounts_flow import field
 from tests.e2e.test_onboarding_flow import admin_log_in, log_in
 
@@ -44,6 +44,7 @@ def test_sign_the_contract_receive_the_terminal_and_activate_it(
     page.get_by_test_id("sign-contract").click()
     expect(page.get_by_test_id("contract-status")).to_have_text("待签署")
     expect(page.get_by_text("特约商户收单服务协议").first).to_be_visible()
+    scripts_ready(page)  # the signature pad and the code button are static/js/signature.js's
 
     # a wrong name is refused and nothing is lost
     field(page, "您的姓名（与身份证一致）").fill("李大龙")

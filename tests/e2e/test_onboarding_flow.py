@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from portal.models import Application, Merchant
 from tests import factories
 from tests import onboarding as data
-from tests.e2e.conftest import watch_for_csp_violations
+from tests.e2e.conftest import scripts_ready, watch_for_csp_violations
 from tests.e2e.test_accounts_flow import field
 from tests.factories import PASSWORD
 
@@ -71,6 +71,7 @@ def test_apply_review_fix_and_become_a_merchant(
 
     # step 2: business, with the cascading region selects
     expect(page.get_by_role("heading", name="经营信息")).to_be_visible()
+    scripts_ready(page)  # static/js/regions.js fills the cities once a province is chosen
     field(page, "经营名称").fill("小龙便利店")
     field(page, "省份").select_option("31")
     field(page, "城市").select_option("3101")
@@ -96,6 +97,9 @@ def test_apply_review_fix_and_become_a_merchant(
     # documents: photos taken with the phone, each uploaded as soon as it is chosen
     expect(page.get_by_role("heading", name="资料")).to_be_visible()
     for slot in ("id_front", "id_back", "holding_id", "bank_card"):
+        # Each upload reloads the page: the slot shows 已上传 before static/js/uploads.js
+        # listens again, and a photo chosen before that would never be sent.
+        scripts_ready(page)
         page.get_by_test_id(f"file-{slot}").set_input_files(photo(slot))
         # Shrinking, uploading and re-encoding a photo takes seconds on a busy 2-core machine.
         expect(page.get_by_test_id(f"slot-{slot}")).to_contain_text("已上传", timeout=20_000)

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from portal.management.commands.seed_demo import DEMO_MERCHANT_MOBILE, DEMO_PASSWORD
 from settlements.models import Payout, Transaction
+from tests.e2e.conftest import opened, scripts_ready
 from tests.e2e.test_accounts_flow import field, open_menu
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -43,7 +44,9 @@ def test_the_demo_merchant_finds_a_late_payout_and_the_transactions_behind_it(
     # they look for the WeChat Pay takings of one terminal
     page.get_by_test_id("nav-transactions").click()
     expect(page.get_by_test_id("transaction-rows")).to_be_visible()
+    scripts_ready(page)  # the filters open with Bootstrap's script
     page.get_by_test_id("toggle-filters").click()
+    opened(page.get_by_test_id("filter-form"))
     page.get_by_label("支付方式").select_option("wechat_pay")
     page.get_by_label("终端号").fill(TERMINAL)
     page.get_by_test_id("apply-filters").click()

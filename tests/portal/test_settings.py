@@ -68,6 +68,42 @@ def test_a_separate_broker_url_wins_over_redis_url():
     assert config["cache_location"] == "redis://cache.internal:6379/0"
 
 
+def test_each_test_worker_has_a_redis_database_of_its_own():
+    # pytest-xdist runs tests in several processes at once: two must never share the broker's
+    # queues and unacknowledged-message keys, nor the cache.
+    first = show_settings(PYTEST_XDIST_WORKER="gw0", REDIS_URL="redis://cache.internal:6379/0")
+    second = show_settings(PYTEST_XDIST_WORKER="gw1", REDIS_URL="redis://cache.internal:6379/0")
+    separate = show_settings(
+        PYTEST_XDIST_WORKER="gw1",
+        REDIS_URL="redis://cache.internal:6379/3",
+        CELERY_BROKER_URL="redis://queue.internal:6379/8",
+    )
+    embedded = show_settings(PYTEST_XDIST_WORKER="gw1")
+
+    assert (first["broker"], first["cache_location"]) == (
+        "redis://cache.internal:6379/1",
+        "redis://cache.internal:6379/1",
+    )
+    assert (second["broker"], second["cache_location"]) == (
+        "redis://cache.internal:6379/2",
+        "redis://cache.internal:6379/2",
+    )
+    assert (separate["broker"], separate["cache_location"]) == (
+        "redis://queue.internal:6379/10",
+        "redis://cache.internal:6379/5",
+    )
+    assert embedded["broker"] == "filesystem://localhost//"
+
+
+def test_a_test_worker_past_the_last_redis_database_fails_loudly():
+    result = run_python(
+        SHOW_SETTINGS, PYTEST_XDIST_WORKER="gw15", REDIS_URL="redis://cache.internal:6379/0"
+    )
+
+    assert result.returncode != 0
+    assert "no Redis database 16 for test worker gw15" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("missing", "message"),
     [

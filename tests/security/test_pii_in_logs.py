@@ -250,7 +250,42 @@ def test_the_session_guard_knows_every_number_the_portal_encrypts(customer):
     assert account in pii_guard.GUARD.planted
 
 
-def test_the_session_fails_and_says_where_when_a_number_reaches_the_logs(tmp_path):
+def test_a_number_planted_on_one_test_worker_and_logged_on_another_is_found():
+    # pytest-xdist: each worker process has its own guard; the controller merges what they
+    # hand over and looks again at every run of digits that matched nothing where it was logged.
+    logged_here, planted_there, controller = PIIGuard(), guard_for(ID_NUMBER), PIIGuard()
+    logged_here.current_test = "test_leaky.py::test_logs"
+    logged_here.inspect(log_record("applicant %s", ID_NUMBER))
+    assert logged_here.findings == []
+
+    for worker in (logged_here, planted_there):
+        controller.merge(worker.worker_output())
+    controller.recheck()
+
+    [finding] = controller.findings
+    assert (finding.masked, finding.test, finding.late) == (
+        "**************103X",
+        "test_leaky.py::test_logs",
+        True,
+    )
+    assert controller.records == 1
+
+
+def test_what_a_test_worker_found_reaches_the_controller():
+    worker, controller = guard_for(CARD_NUMBER), PIIGuard()
+    worker.inspect(log_record("payout to %s", CARD_NUMBER))
+
+    controller.merge(worker.worker_output())
+
+    assert controller.findings == worker.findings
+    assert CARD_NUMBER in controller.planted
+
+
+@pytest.mark.parametrize(
+    "workers",
+    [pytest.param([], id="one process"), pytest.param(["-n", "2"], id="pytest-xdist workers")],
+)
+def test_the_session_fails_and_says_where_when_a_number_reaches_the_logs(tmp_path, workers):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_leaky.py").write_text(
         textwrap.dedent(
@@ -275,6 +310,7 @@ def test_the_session_fails_and_says_where_when_a_number_reaches_the_logs(tmp_pat
         [
             *(sys.executable, "-m", "pytest", "-q", str(tmp_path / "test_leaky.py")),
             *("-p", "tests.pii_guard", "-p", "no:randomly", "-p", "no:cacheprovider"),
+            *workers,
         ],
         cwd=REPO,
         env=environment(DJANGO_SETTINGS_MODULE="portal.settings"),
@@ -285,6 +321,8 @@ def test_the_session_fails_and_says_where_when_a_number_reaches_the_logs(tmp_pat
 
     assert run.returncode == 1, run.stdout + run.stderr
     assert "1 passed" in run.stdout
+    if workers:
+        assert "bringing up nodes" in run.stdout  # it did run on xdist workers
     assert "PII guard: full numbers in logs or error reports (3)" in run.stdout
     for where in (
         "in the message of 1 WARNING record(s) of logger 'portal.example'",
