@@ -49,11 +49,11 @@ class AcquirerCallError(Exception):
     """A call to an acquirer that did not give a usable answer."""
 
     def __init__(
-        self, message: str, *, retryable: bool, status: int | None = None, retry_after=None
+        self, message: str, *, retryable: bool, http_status: int | None = None, retry_after=None
     ):
         super().__init__(message)
         self.retryable = retryable
-        self.status = status
+        self.http_status = http_status
         self.retry_after = retry_after
 
 
@@ -281,27 +281,27 @@ class AcquirerClient:
             raise AcquirerCallError(
                 f"{where}: 429 too many requests",
                 retryable=True,
-                status=429,
+                http_status=429,
                 retry_after=_seconds(response.headers.get("Retry-After")),
             )
         if response.status_code >= 500:
             raise AcquirerCallError(
                 f"{where}: {response.status_code} {_error_text(response)}",
                 retryable=True,
-                status=response.status_code,
+                http_status=response.status_code,
             )
         if response.status_code >= 400:
             raise AcquirerCallError(
                 f"{where}: {response.status_code} {_error_text(response)}",
                 retryable=False,
-                status=response.status_code,
+                http_status=response.status_code,
             )
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         if content_type != "application/json":
             raise AcquirerCallError(
                 f"{where}: answered {content_type or 'no content type'}, not JSON",
                 retryable=False,
-                status=response.status_code,
+                http_status=response.status_code,
             )
         try:
             body = json.loads(response.content, parse_float=str, parse_int=int)
@@ -309,11 +309,11 @@ class AcquirerClient:
             raise AcquirerCallError(
                 f"{where}: the body is not valid JSON ({exc})",
                 retryable=False,
-                status=response.status_code,
+                http_status=response.status_code,
             ) from exc
         if not isinstance(body, dict):
             raise AcquirerCallError(
-                f"{where}: the body is not a JSON object", retryable=False, status=200
+                f"{where}: the body is not a JSON object", retryable=False, http_status=200
             )
         return Answer(response.status_code, body)
 

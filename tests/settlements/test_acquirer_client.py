@@ -148,7 +148,7 @@ def test_a_post_without_an_idempotency_key_is_not_retried(acquirer):
     with pytest.raises(AcquirerCallError) as failed:
         client_for(acquirer, handler).call("POST", "/v1/merchants/x/terminals", body={"a": 1})
 
-    assert (len(calls), failed.value.retryable, failed.value.status) == (1, True, 502)
+    assert (len(calls), failed.value.retryable, failed.value.http_status) == (1, True, 502)
 
 
 def test_a_post_with_an_idempotency_key_is_retried_with_the_same_key(acquirer):
