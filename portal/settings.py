@@ -449,6 +449,8 @@ ACQUIRER_CONCURRENCY = env.int("ACQUIRER_CONCURRENCY", default=8)
 # When set, every feed of every acquirer is polled this often instead of what the admin says
 # (demos and tests want seconds).
 ACQUIRER_POLL_SECONDS = env.int("ACQUIRER_POLL_SECONDS", default=0) or None
+# How often beat looks for feeds whose interval has passed.
+ACQUIRER_FEEDS_TICK_SECONDS = env_seconds("ACQUIRER_FEEDS_TICK_SECONDS", 10)
 
 # ---------------------------------------------------------------------------------------------
 # API

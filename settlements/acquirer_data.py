@@ -7,12 +7,12 @@ refused as a whole and never half-stored.
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils.dateparse import parse_datetime
 
-from settlements.models import Channel, Transaction
+from settlements.models import Channel, Payout, Transaction
 
 MAX_AMOUNT = Decimal("999999999999.99")
 AMOUNT_RE = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
@@ -163,3 +163,114 @@ def parse_transaction(payload) -> TransactionData:
             payload.get("payout_id"), "payout_id", ID_RE, "a payout ID", required=False
         ),
     )
+
+
+@dataclass(frozen=True)
+class PayoutData:
+    id: str
+    merchant_id: str
+    settlement_date: date
+    gross_amount: Decimal
+    fee_amount: Decimal
+    adjustment_amount: Decimal
+    net_amount: Decimal
+    transaction_count: int
+    status: str
+    reason_code: str
+    reason: str
+    expected_at: datetime
+    bank_reference: str
+    paid_at: datetime | None
+    account_masked: str
+    bank_name: str
+    updated_at: datetime
+
+
+REASON_CODE_RE = re.compile(r"^[A-Z0-9_]{1,40}$")
+ACCOUNT_MASKED_RE = re.compile(r"^[0-9]{0,6}\*{2,30}[0-9]{0,4}$")
+
+
+def parse_date(value, field: str) -> date:
+    text = "" if value is None else str(value).strip()
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise AcquirerDataError(field, f"not a date like 2026-11-26: {text[:40]!r}") from None
+
+
+def parse_count(value, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000_000:
+        raise AcquirerDataError(field, f"not a count: {str(value)[:40]!r}")
+    return value
+
+
+def parse_text(value, field: str, *, max_length: int) -> str:
+    """Free text from the acquirer (a bank's reason): kept as sent, without control
+    characters, cut to what the column holds."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise AcquirerDataError(field, "not a text")
+    return "".join(c for c in value if c.isprintable()).strip()[:max_length]
+
+
+def parse_payout(payload) -> PayoutData:
+    """A payout as docs/acquirer-api.md describes it, checked field by field. Its net must
+    be gross − fee + adjustment to the fen. A reason code this portal does not know is kept
+    as sent (it is evidence); an unknown status is refused."""
+    if not isinstance(payload, dict):
+        raise AcquirerDataError("payout", "not a JSON object")
+    amounts = {
+        name: parse_amount(payload.get(name), name)
+        for name in ("gross_amount", "fee_amount", "adjustment_amount", "net_amount")
+    }
+    expected = amounts["gross_amount"] - amounts["fee_amount"] + amounts["adjustment_amount"]
+    if amounts["net_amount"] != expected:
+        raise AcquirerDataError(
+            "net_amount",
+            f"{amounts['net_amount']} is not gross − fee + adjustment ({expected})",
+        )
+    status = parse_choice(payload.get("status"), "status", Payout.Status.values)
+    paid_at = payload.get("paid_at")
+    data = PayoutData(
+        id=parse_pattern(payload.get("id"), "id", ID_RE, "a payout ID"),
+        merchant_id=parse_pattern(
+            payload.get("merchant_id"), "merchant_id", MID_RE, "a 15-digit MID"
+        ),
+        settlement_date=parse_date(payload.get("settlement_date"), "settlement_date"),
+        transaction_count=parse_count(payload.get("transaction_count"), "transaction_count"),
+        status=status,
+        reason_code=parse_pattern(
+            payload.get("reason_code"),
+            "reason_code",
+            REASON_CODE_RE,
+            "a reason code",
+            required=False,
+        ),
+        reason=parse_text(payload.get("reason"), "reason", max_length=255),
+        expected_at=parse_time(payload.get("expected_at"), "expected_at"),
+        bank_reference=parse_pattern(
+            payload.get("bank_reference"),
+            "bank_reference",
+            ID_RE,
+            "a bank reference",
+            required=False,
+        ),
+        paid_at=parse_time(paid_at, "paid_at") if paid_at is not None else None,
+        account_masked=parse_pattern(
+            payload.get("account_masked"),
+            "account_masked",
+            ACCOUNT_MASKED_RE,
+            "a masked account number",
+            required=False,
+            echo=False,
+        ),
+        bank_name=parse_text(payload.get("bank_name"), "bank_name", max_length=100),
+        updated_at=parse_time(payload.get("updated_at"), "updated_at"),
+        **amounts,
+    )
+    if status == Payout.Status.PAID and data.paid_at is None:
+        raise AcquirerDataError("paid_at", "a paid payout needs the time it was paid")
+    return data

@@ -17,7 +17,7 @@ from core.models import Source
 from core.transitions import TransitionNotAllowed, transition
 from portal.models import Merchant, User
 from settlements import calendar, ledger
-from settlements.acquirer_data import AcquirerDataError, TransactionData
+from settlements.acquirer_data import AcquirerDataError, PayoutData, TransactionData
 from settlements.models import (
     CalendarDay,
     CalendarYear,
@@ -516,3 +516,70 @@ def discrepancy_resolve(*, discrepancy_ids: list[int], user: User, note: str = "
     return Discrepancy.objects.filter(pk__in=discrepancy_ids, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=user, resolution_note=note.strip()[:2000]
     )
+
+
+def payout_record(*, data: PayoutData, acquirer: str | None = None) -> tuple[Payout, str]:
+    """Record a payout as the acquirer reports it (its feed, a webhook, a query); returns the
+    payout and what happened: "created", "updated", "unchanged" or "stale".
+
+    A new payout is stored with the acquirer's totals and status, and the transactions that
+    name it are attached; a known one moves to the reported status through
+    ``payout_apply_status``. A report whose ``updated_at`` is not newer than the one applied
+    is stale and changes nothing, so feeds and webhooks can arrive in any order. Safe to
+    repeat. Raises ``AcquirerDataError`` for a merchant the portal does not know, and
+    ``TransitionNotAllowed`` for a move the payout's table refuses.
+    """
+    acquirer = acquirer or settings.ACQUIRER_CODE
+    existing = Payout.objects.filter(acquirer=acquirer, acquirer_id=data.id).first()
+    if existing is not None:
+        if existing.acquirer_updated_at and data.updated_at <= existing.acquirer_updated_at:
+            return existing, "stale"
+        changed = payout_apply_status(
+            payout=existing,
+            status=data.status,
+            seen_at=data.updated_at,
+            reason_code=data.reason_code,
+            reason=data.reason,
+            bank_reference=data.bank_reference,
+            paid_at=data.paid_at,
+        )
+        return existing, "updated" if changed else "unchanged"
+    merchant = Merchant.objects.filter(mid=data.merchant_id).first()
+    if merchant is None:
+        raise AcquirerDataError("merchant_id", f"no merchant {data.merchant_id} in the portal")
+    try:
+        with transaction.atomic():
+            payout = Payout.objects.create(
+                acquirer=acquirer,
+                acquirer_id=data.id,
+                merchant=merchant,
+                settlement_date=data.settlement_date,
+                gross_amount=data.gross_amount,
+                fee_amount=data.fee_amount,
+                adjustment_amount=data.adjustment_amount,
+                net_amount=data.net_amount,
+                transaction_count=data.transaction_count,
+                status=data.status,
+                reason_code="" if data.status == Payout.Status.PAID else data.reason_code,
+                reason="" if data.status == Payout.Status.PAID else data.reason,
+                expected_at=data.expected_at,
+                bank_reference=data.bank_reference,
+                paid_at=data.paid_at,
+                account_masked=data.account_masked,
+                bank_name=data.bank_name,
+                acquirer_updated_at=data.updated_at,
+            )
+            transitions.event_record(
+                payout,
+                from_status="",
+                source=Source.ACQUIRER,
+                reason=payout.reason,
+                event={"reason_code": payout.reason_code, "occurred_at": data.updated_at},
+            )
+            Transaction.objects.filter(
+                acquirer=acquirer, acquirer_payout_id=data.id, payout__isnull=True
+            ).update(payout=payout)
+    except IntegrityError:
+        # Another worker recorded it a moment ago (a webhook beside the feed): apply to theirs.
+        return payout_record(data=data, acquirer=acquirer)
+    return payout, "created"
