@@ -33,6 +33,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import registry
 from core.models import Job
@@ -279,14 +280,16 @@ def jobs_sweep(*, now=None) -> dict[str, int]:
     for job in Job.objects.filter(stuck(now)).order_by("locked_until", "pk"):
         try:
             if job.attempts >= job.max_attempts:
-                reason = f"its worker was lost on each of {job.attempts} attempts"
+                reason = gettext("its worker was lost on each of %(count)s attempts") % {
+                    "count": job.attempts
+                }
                 _give_up(job, reason=reason, where=stuck(now))
                 done["failed"] += 1
             else:
                 transition(
                     job,
                     Job.Status.QUEUED,
-                    reason="its worker was lost (the lease ran out)",
+                    reason=gettext("its worker was lost (the lease ran out)"),
                     where=stuck(now),
                     # Rung for below, now: the last ring was for the attempt that was lost.
                     updates={"locked_until": None, "available_at": now, "rung_at": None},

@@ -8,6 +8,11 @@ STAFF_PERMISSIONS: dict[str, list[str]] = {
         "settlements.view_payout",
         "settlements.view_payoutevent",
         "settlements.view_calendarday",
+        # Whether the acquirer is reachable, and what it sent that was refused.
+        "settlements.view_acquirer",
+        "settlements.view_acquirerfeed",
+        "settlements.view_acquirererror",
+        "settlements.view_webhookevent",
     ],
     "risk": [
         "settlements.view_transaction",
@@ -28,5 +33,13 @@ STAFF_PERMISSIONS: dict[str, list[str]] = {
         "settlements.add_reconciliationrun",
         "settlements.view_discrepancy",
         "settlements.change_discrepancy",
+        # Finance configures the acquirers (address, key, secret, poll intervals).
+        "settlements.view_acquirer",
+        "settlements.add_acquirer",
+        "settlements.change_acquirer",
+        "settlements.test_acquirer",
+        "settlements.view_acquirerfeed",
+        "settlements.view_acquirererror",
+        "settlements.view_webhookevent",
     ],
 }

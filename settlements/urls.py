@@ -5,6 +5,7 @@ from settlements import api, views
 app_name = "settlements"
 
 urlpatterns = [
+    path("webhooks/acquirer/", views.acquirer_webhook, name="acquirer-webhook"),
     path("merchant/transactions/", views.transaction_list, name="transaction-list"),
     re_path(
         r"^merchant/transactions/export\.(?P<fmt>csv|xlsx)$",

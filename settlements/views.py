@@ -7,15 +7,16 @@ another merchant's transaction, payout, export or statement answers 404.
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from core.decorators import merchant_required
 from core.pagination import InvalidCursor, keyset_page
-from settlements import exports, selectors, statements
+from settlements import exports, selectors, statements, webhooks
 from settlements.filters import PayoutFilter, TransactionFilter
 
 PAGE_SIZE = 50
@@ -175,3 +176,27 @@ def statement_download(request, month: str, fmt: str):
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@csrf_exempt
+@require_POST
+def acquirer_webhook(request):
+    """The acquirer's events (docs/acquirer-api.md): checked, stored, answered 2xx, applied
+    later by a worker. Signed by the acquirer, so no session and no CSRF token."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if not declared.isdigit() or int(declared) > webhooks.MAX_BODY_BYTES:
+        return _webhook_error(413, "too_large", "the body is missing its length or too large")
+    body = request.read(webhooks.MAX_BODY_BYTES + 1)
+    if len(body) > webhooks.MAX_BODY_BYTES:
+        return _webhook_error(413, "too_large", "the body is too large")
+    try:
+        event, stored = webhooks.webhook_receive(
+            body=body, signature=request.headers.get("X-Acquirer-Signature", "")
+        )
+    except webhooks.Refused as refused:
+        return _webhook_error(refused.http_status, refused.code, str(refused))
+    return JsonResponse({"id": event.event_id, "stored": stored})
+
+
+def _webhook_error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)

@@ -1,7 +1,7 @@
 """The settlements app's models: the ledger (transactions, payouts, calendar, reconciliation)
 and the acquirers it is fed from."""
 
-from settlements.models.acquirers import Acquirer, AcquirerError, AcquirerFeed
+from settlements.models.acquirers import Acquirer, AcquirerError, AcquirerFeed, WebhookEvent
 from settlements.models.ledger import (
     CARD_CHANNELS,
     FEN_TOLERANCE,
@@ -45,6 +45,7 @@ __all__ = [
     "ReconciliationRunQuerySet",
     "Transaction",
     "TransactionQuerySet",
+    "WebhookEvent",
     "late_since",
     "within_a_fen",
 ]

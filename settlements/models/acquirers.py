@@ -118,3 +118,40 @@ class AcquirerError(models.Model):
 
     def __str__(self):
         return f"{self.get_source_display()}: {self.message[:60]}"
+
+
+class WebhookEvent(models.Model):
+    """An event an acquirer sent to ``/webhooks/acquirer/``, stored as received once its
+    signature checked out, then applied by a worker. Delivery is at least once: the id is
+    unique, so a repeat is stored once and applied once. An event that cannot be applied (a
+    merchant or payout the portal does not know, a record that fails its checks) keeps its
+    ``error`` for staff instead of being dropped."""
+
+    acquirer = models.ForeignKey(Acquirer, on_delete=models.PROTECT, related_name="webhooks")
+    event_id = models.CharField(_("event"), max_length=100)
+    type = models.CharField(_("type"), max_length=40)
+    payload = models.JSONField(_("as received"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+    error = models.TextField(_("could not be applied"), blank=True)
+
+    class Meta:
+        verbose_name = _("acquirer webhook")
+        verbose_name_plural = _("acquirer webhooks")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["acquirer", "event_id"], name="settlements_webhook_once"
+            ),
+        ]
+        indexes = [
+            # Events still to apply: few, and read by every sweep.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(applied_at__isnull=True, error=""),
+                name="settlements_webhook_pending",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"

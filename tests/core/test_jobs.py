@@ -159,7 +159,8 @@ def test_the_sweep_fails_a_job_that_lost_its_worker_on_every_attempt(subject):
 
     job.refresh_from_db()
     assert (done["failed"], job.status) == (1, "failed")
-    assert job.last_error == "its worker was lost on each of 3 attempts"
+    # Written in the portal's language, for staff.
+    assert job.last_error == "每次尝试时执行它的工作进程都丢失了（共 3 次）"
     assert [(subject.pk, job.last_error)] == fake.FAILED
 
 

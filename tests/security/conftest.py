@@ -37,10 +37,12 @@ from portal.models import (
 )
 from settlements import calendar
 from settlements.models import (
+    AcquirerError,
     CalendarDay,
     CalendarYear,
     Discrepancy,
     ReconciliationRun,
+    WebhookEvent,
 )
 from settlements.reconciliation import JOB_KIND
 from tests import contracts, factories
@@ -134,6 +136,7 @@ def _build_world() -> SimpleNamespace:
     calendar_day, _created = CalendarDay.objects.update_or_create(
         date=date(2099, 10, 1), defaults={"kind": CalendarDay.Kind.HOLIDAY, "name": "国庆节"}
     )
+    acquirer = factories.AcquirerFactory()
     calendar_year, _created = CalendarYear.objects.get_or_create(
         year=2099, defaults={"source": CalendarYear.Source.STAFF}
     )
@@ -196,6 +199,16 @@ def _build_world() -> SimpleNamespace:
             theirs="0.61",
         ),
         calendar_day=calendar_day,
+        acquirer=acquirer,
+        acquirer_error=AcquirerError.objects.create(
+            acquirer=acquirer, source=AcquirerError.Source.CALL, message="503 维护中"
+        ),
+        webhook_event=WebhookEvent.objects.create(
+            acquirer=acquirer,
+            event_id="evt_matrix",
+            type="payout.updated",
+            payload={"id": "evt_matrix", "data": {}},
+        ),
         calendar_year=calendar_year,
         access_attempt=AccessAttempt.objects.create(
             **login_seen, get_data="", post_data="", failures_since_start=1

@@ -46,7 +46,7 @@ from portal.models import (
     Terminal,
     TerminalProduct,
 )
-from settlements.models import CalendarDay, CalendarYear
+from settlements.models import CalendarDay, CalendarYear, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -232,6 +232,8 @@ MATRIX: dict[str, Row | list[Row]] = {
         Row(OWNED_BY_A, public_id("contract"), query="signed=1", label="signed"),
     ],
     "portal:contract-renew": Row(GET_NOT_ALLOWED),
+    # Signed by the acquirer, not by a session: see SIGNED_BY_THE_ACQUIRER below.
+    "settlements:acquirer-webhook": Row(GET_NOT_ALLOWED),
     "portal:terminal-activate": Row(GET_NOT_ALLOWED, public_id("terminal")),
     "portal:notification-open": Row(
         OWNED_BY_A | cells(merchant_a=Redirect("{w.notification.url}")), public_id("notification")
@@ -312,6 +314,15 @@ MATRIX: dict[str, Row | list[Row]] = {
     "admin:portal_contract_countersign": Row(
         ADMIN_GATE | cells(staff=403), lambda w: {"pk": w.contract.pk}
     ),
+    "admin:settlements_acquirer_test": Row(
+        ADMIN_GATE
+        | cells(
+            staff=403,
+            finance=Redirect("/admin/settlements/acquirer/{w.acquirer.pk}/change/"),
+            superuser=Redirect("/admin/settlements/acquirer/{w.acquirer.pk}/change/"),
+        ),
+        lambda w: {"pk": w.acquirer.pk},
+    ),
     "admin:portal_terminal_move": Row(
         ADMIN_GATE | cells(staff=403), lambda w: {"pk": w.terminal.pk, "status": "delivered"}
     ),
@@ -369,6 +380,8 @@ NEVER_IN_THE_ADMIN = {
     "settlements.calendaryear": {"add", "delete"},
     "settlements.reconciliationrun": {"delete"},
     "settlements.discrepancy": {"add", "delete"},
+    "settlements.acquirererror": {"add", "delete"},
+    "settlements.webhookevent": {"add", "delete"},
 }
 # The object each model's pages are asked about (an attribute path on the world).
 ADMIN_OBJECTS = {
@@ -393,6 +406,9 @@ ADMIN_OBJECTS = {
     "settlements.calendaryear": "calendar_year",
     "settlements.reconciliationrun": "reconciliation_run",
     "settlements.discrepancy": "discrepancy",
+    "settlements.acquirer": "acquirer",
+    "settlements.acquirererror": "acquirer_error",
+    "settlements.webhookevent": "webhook_event",
     "otp_totp.totpdevice": "devices.reviewer",
 }
 
@@ -718,6 +734,10 @@ POST_ONLY = {
         cells(visitors=ADMIN_LOGIN, reviewer=403, support=403, risk=403),
         lambda w: {"pk": w.contract.pk},
     ),
+    "admin:settlements_acquirer_test": PostRow(
+        cells(visitors=ADMIN_LOGIN, reviewer=403, support=403, risk=403),
+        lambda w: {"pk": w.acquirer.pk},
+    ),
     "admin:portal_terminal_move": PostRow(
         cells(visitors=ADMIN_LOGIN, reviewer=403, support=403, risk=403),
         lambda w: {"pk": w.terminal.pk, "status": "delivered"},
@@ -728,6 +748,9 @@ POST_ONLY = {
 }
 # POST-only and meant for anyone (no object, no account): only the CSRF check applies.
 POST_ONLY_FOR_ANYONE = {"accounts:logout", "set_language"}
+# POST-only, for the acquirer: its signature over the body is the credential, whoever is
+# signed in; no CSRF token (the acquirer has none).
+SIGNED_BY_THE_ACQUIRER = {"settlements:acquirer-webhook"}
 
 POST_CASES = [
     (name, actor) for name, row in POST_ONLY.items() for actor in ACTORS if actor in row.expected
@@ -771,7 +794,18 @@ def test_every_endpoint_that_refuses_get_with_405_has_post_checks():
         if isinstance(entry, Row) and set(entry.expected.values()) == {405}
     }
 
-    assert post_only - set(POST_ONLY) - POST_ONLY_FOR_ANYONE == set()
+    assert post_only - set(POST_ONLY) - POST_ONLY_FOR_ANYONE - SIGNED_BY_THE_ACQUIRER == set()
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("name", sorted(SIGNED_BY_THE_ACQUIRER))
+def test_an_unsigned_post_is_refused_whoever_sends_it_and_stores_nothing(name, actor, world):
+    body = b'{"id":"evt_matrix","type":"payout.updated","data":{}}'
+
+    response = client_for(world, actor).post(reverse(name), body, content_type="application/json")
+
+    assert response.status_code == 401, f"POST {reverse(name)} as {actor}: {describe(response)}"
+    assert not WebhookEvent.objects.exclude(event_id="evt_matrix").exists()
 
 
 CSRF_CASES = sorted({*POST_ONLY, *POST_ONLY_FOR_ANYONE})

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from settlements import calendar, services
+from settlements.admin import ledger as ledger_admin
 from settlements.models import (
     CalendarDay,
     CalendarYear,
@@ -69,9 +70,7 @@ def test_payout_changelist_queries_do_not_grow(client, finance):
 
 
 def test_changelist_counts_at_most_the_cap_plus_one(client, finance, settings, monkeypatch):
-    from settlements import admin as settlements_admin
-
-    monkeypatch.setattr(settlements_admin, "COUNT_CAP", 4)
+    monkeypatch.setattr(ledger_admin, "COUNT_CAP", 4)
     factories.TransactionFactory.create_batch(7)
 
     response = client.get(reverse("admin:settlements_transaction_changelist"))

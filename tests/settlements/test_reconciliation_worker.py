@@ -8,6 +8,7 @@ import os
 import signal
 
 import pytest
+from django.utils import translation
 
 from core import jobs
 from core.models import Job
@@ -125,8 +126,9 @@ def test_an_import_that_kills_its_worker_every_time_fails_then_staff_retry_it(
             what="the lost worker's lease to run out",
         )
         # What beat's sweep does every JOB_SWEEP_SECONDS: take the job back and ring for the
-        # next worker, or give up after the third attempt.
-        jobs.jobs_sweep()
+        # next worker, or give up after the third attempt (saying so in English here).
+        with translation.override("en"):
+            jobs.jobs_sweep()
 
     job = job_of(a_run)
     a_run.refresh_from_db()
