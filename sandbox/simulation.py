@@ -20,8 +20,8 @@ import hashlib
 import json
 import math
 import random
+import re
 import sqlite3
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -96,6 +96,7 @@ DISPUTE_REASONS = {
     "chargeback": ("4508", "4512", "4515"),  # 否认交易, 重复扣款, 未收到商品或服务
 }
 EVIDENCE_DAYS = {"retrieval": 7, "chargeback": 10}
+ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 # How busy each Beijing hour is, relative to a busy hour (lunch, evening). Nothing between
 # midnight and 07:00; a little after the 23:00 cut-off, which counts for the next day.
@@ -1088,7 +1089,10 @@ class Simulation:
         if card is None and channel in CARD_CHANNELS:
             card = original["card_masked"] if original else "622202******0018"
         local = beijing(occurred_at)
-        transaction_id = payload.get("id") or f"tx_{local:%Y%m%d%H}_{uuid.uuid4().hex[:10]}"
+        number = next_number(db, "manual-transaction")
+        transaction_id = payload.get("id") or f"tx_{local:%Y%m%d%H}_m{number:09d}"
+        if not isinstance(transaction_id, str) or not ID_RE.match(transaction_id):
+            raise SimulationError(422, "invalid_field", "id: 1 to 64 of A-Z a-z 0-9 _ . : -")
         if db.execute("SELECT 1 FROM transactions WHERE id = ?", (transaction_id,)).fetchone():
             raise SimulationError(409, "duplicate_id", "a transaction with this id exists")
         self._insert(
@@ -1102,8 +1106,8 @@ class Simulation:
             amount=amount,
             fee=fee,
             card_masked=card if channel in CARD_CHANNELS else None,
-            rrn=f"{local:%y%m%d}{int(uuid.uuid4().int % 10**6):06d}",
-            trace_no=f"{int(uuid.uuid4().int % 10**6):06d}",
+            rrn=f"{local:%y%m%d}{number % 10**6:06d}",
+            trace_no=f"{number % 10**6:06d}",
             auth_code="A1B2C3" if approved and channel in CARD_CHANNELS else None,
             status=status,
             occurred_at=occurred_at,
