@@ -229,9 +229,16 @@ async def webhooks_deliver(request, sandbox, payload) -> dict:
 
 
 async def webhooks_list(request, sandbox, payload) -> dict:
+    """The latest events queued (``?limit=``, at most 5000), newest first."""
+    text = request.query_params.get("limit", "200")
+    if not text.isdigit() or not 1 <= int(text) <= 5000:
+        raise ValueError("limit: a whole number from 1 to 5000")
+
     def run():
         with sandbox.store.read() as db:
-            rows = db.execute("SELECT * FROM events ORDER BY seq DESC LIMIT 200").fetchall()
+            rows = db.execute(
+                "SELECT * FROM events ORDER BY seq DESC LIMIT ?", (int(text),)
+            ).fetchall()
         return [
             {
                 "id": row["id"],
@@ -254,8 +261,11 @@ async def webhooks_list(request, sandbox, payload) -> dict:
 
 
 async def payout_peek(request, sandbox, payload) -> dict:
-    """A payout and its transactions, whoever's key it is under (for tests and demos)."""
-    payout_id = request.path_params["payout_id"]
+    """A payout, its plan and its transactions, whoever's key it is under."""
+    return await run_in_threadpool(payout_details, sandbox, request.path_params["payout_id"])
+
+
+def payout_details(sandbox, payout_id: str) -> dict:
     with sandbox.store.read() as db:
         row = db.execute("SELECT * FROM payouts WHERE id = ?", (payout_id,)).fetchone()
         if row is None:

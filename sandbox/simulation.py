@@ -352,8 +352,9 @@ class Simulation:
         fee = Decimal("0.00")
         if sale.approved:
             fee = sale_fee(merchant.schedule, sale.channel, sale.amount, d0=cycle == "d0")
-            if sale.fee_draw < settings.fee_error_rate and fee + sale.fee_step / 100 >= 0:
-                fee += Decimal(sale.fee_step) / 100  # acquirers make mistakes
+            mistake = Decimal(sale.fee_step) / 100
+            if sale.fee_draw < settings.fee_error_rate and fee + mistake >= 0:
+                fee += mistake  # acquirers make mistakes
         recorded = sale.at
         if sale.late < settings.late_arrival_rate:
             # A late arrival still beats the batch it belongs to: it never crosses a closing.
@@ -451,7 +452,7 @@ class Simulation:
             fen = db.execute(
                 "SELECT COALESCE(SUM(CASE WHEN type = 'sale' THEN amount ELSE -amount END), 0) "
                 "FROM transactions WHERE merchant_id = ? AND status = 'approved' "
-                "AND cycle = 'd0' AND occurred_at >= ? AND occurred_at < ?",
+                "AND cycle = 'd0' AND occurred_at >= ? AND occurred_at <= ?",
                 (merchant.mid, day_start, at),
             ).fetchone()[0]
             used = Decimal(fen) / 100

@@ -84,6 +84,7 @@ CREATE INDEX IF NOT EXISTS transactions_unsettled
     ON transactions (merchant_id, payout_id, status, trade_date);
 CREATE INDEX IF NOT EXISTS transactions_payout ON transactions (payout_id, occurred_at, id);
 CREATE INDEX IF NOT EXISTS transactions_original ON transactions (original_id);
+CREATE INDEX IF NOT EXISTS transactions_d0 ON transactions (merchant_id, cycle, occurred_at);
 CREATE TABLE IF NOT EXISTS payouts (
     id TEXT PRIMARY KEY,
     merchant_id TEXT NOT NULL,

@@ -178,6 +178,30 @@ class Sandbox:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
+    async def collect(self, url, **options) -> list[dict]:
+        """Every record of a list, following next_cursor as a client must."""
+        records, cursor = [], None
+        for _ in range(1000):
+            page_url = httpx.URL(url)
+            if cursor:
+                page_url = page_url.copy_merge_params({"cursor": cursor})
+            answer = await self.get(str(page_url), **options)
+            assert answer.status_code == 200, answer.text
+            records += answer.json()["data"]
+            cursor = answer.json()["next_cursor"]
+            if cursor is None:
+                return records
+        raise AssertionError("the cursor never ended")
+
+    async def all_payouts(self, **options) -> list[dict]:
+        url = httpx.URL("/v1/payouts", params={"updated_since": "2000-01-01T00:00:00+08:00"})
+        return await self.collect(f"{url}&limit=500", **options)
+
+    async def events(self, type_=None) -> list[dict]:
+        """Queued webhook events, oldest first, from the control API."""
+        listed = (await self.control("GET", "/_sandbox/webhooks?limit=5000"))["data"]
+        return [event for event in reversed(listed) if type_ in (None, event["type"])]
+
     async def deliver(self):
         return (await self.control("POST", "/_sandbox/webhooks/deliver"))["attempts"]
 
@@ -199,9 +223,12 @@ def quiet_settings(**changes) -> Settings:
 
 @pytest.fixture
 def make_config(tmp_path):
+    made = []
+
     def make(**changes) -> SandboxConfig:
+        made.append(None)
         values = {
-            "db_path": str(tmp_path / "sandbox.sqlite3"),
+            "db_path": str(tmp_path / f"sandbox-{len(made)}.sqlite3"),
             "keys": {KEY_ID: SECRET, OTHER_KEY_ID: OTHER_SECRET},
             "seed": 7,
             "settings": quiet_settings(),

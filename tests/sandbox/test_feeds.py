@@ -22,22 +22,6 @@ def code(answer) -> str:
     return answer.json()["error"]["code"]
 
 
-async def everything(sandbox, url: str, **options) -> list[dict]:
-    """Every record of a list, following next_cursor as a client must."""
-    records, cursor = [], None
-    for _ in range(100):
-        page_url = httpx.URL(url)
-        if cursor:
-            page_url = page_url.copy_merge_params({"cursor": cursor})
-        answer = await sandbox.get(str(page_url), **options)
-        assert answer.status_code == 200, answer.text
-        records += answer.json()["data"]
-        cursor = answer.json()["next_cursor"]
-        if cursor is None:
-            return records
-    raise AssertionError("the cursor never ended")
-
-
 async def test_the_feed_spans_every_merchant_of_the_key_and_no_other(sandbox):
     await sandbox.register()
     await sandbox.register(OTHER_MID, terminals=("10000002",))
@@ -47,8 +31,8 @@ async def test_the_feed_spans_every_merchant_of_the_key_and_no_other(sandbox):
     mine = [(await sandbox.sale(MID))["id"], (await sandbox.sale(OTHER_MID))["id"]]
     await sandbox.sale("898310058120003")
 
-    feed = await everything(sandbox, "/v1/transactions")
-    one = await everything(sandbox, f"/v1/transactions?merchant_id={OTHER_MID}")
+    feed = await sandbox.collect("/v1/transactions")
+    one = await sandbox.collect(f"/v1/transactions?merchant_id={OTHER_MID}")
 
     assert [record["id"] for record in feed] == mine
     assert [record["merchant_id"] for record in one] == [OTHER_MID]
@@ -74,7 +58,7 @@ async def test_since_compares_the_recording_time_so_a_late_arrival_is_not_skippe
     late = await sandbox.sale(amount="20.00", occurred_at="2026-11-26T09:35:00+08:00")
 
     since = httpx.URL("/v1/transactions", params={"since": poll_started})
-    records = await everything(sandbox, str(since))
+    records = await sandbox.collect(str(since))
 
     assert [record["id"] for record in records] == [late["id"]]
     assert records[0]["occurred_at"] == "2026-11-26T09:35:00+08:00"
@@ -85,7 +69,7 @@ async def test_since_is_inclusive(sandbox):
     sale = await sandbox.sale()
 
     url = httpx.URL("/v1/transactions", params={"since": sale["occurred_at"]})
-    records = await everything(sandbox, str(url))
+    records = await sandbox.collect(str(url))
 
     assert [record["id"] for record in records] == [sale["id"]]
 
@@ -127,7 +111,7 @@ async def test_a_list_pages_with_an_opaque_cursor_in_a_stable_order(sandbox):
         ids.append((await sandbox.sale(amount=f"{minute + 1}.00"))["id"])
 
     first = (await sandbox.get("/v1/transactions?limit=3")).json()
-    records = await everything(sandbox, "/v1/transactions?limit=3")
+    records = await sandbox.collect("/v1/transactions?limit=3")
 
     assert len(first["data"]) == 3 and first["next_cursor"]
     assert [record["id"] for record in records] == ids
@@ -203,7 +187,7 @@ async def test_one_payout_and_the_transactions_it_carries(sandbox):
     [payout] = await settled_day(sandbox)
 
     one = await sandbox.payout(payout["id"])
-    carried = await everything(sandbox, f"/v1/payouts/{payout['id']}/transactions?limit=2")
+    carried = await sandbox.collect(f"/v1/payouts/{payout['id']}/transactions?limit=2")
 
     assert one == payout
     assert len(carried) == 4
@@ -232,9 +216,9 @@ async def test_the_updated_since_feed_is_ordered_by_updated_at_then_id(sandbox):
     await sandbox.advance_to("2026-11-27T12:00:00+08:00")
 
     url = httpx.URL("/v1/payouts", params={"updated_since": "2026-11-26T00:00:00+08:00"})
-    records = await everything(sandbox, f"{url}&limit=1")
+    records = await sandbox.collect(f"{url}&limit=1")
     later = httpx.URL("/v1/payouts", params={"updated_since": "2026-11-27T09:00:00+08:00"})
-    recent = await everything(sandbox, str(later))
+    recent = await sandbox.collect(str(later))
 
     keys = [(parse_time(record["updated_at"]), record["id"]) for record in records]
     assert keys == sorted(keys) and len(records) == 2
@@ -255,7 +239,7 @@ async def test_the_batch_query_answers_known_ids_and_lists_the_rest_as_missing(s
     await sandbox.sale(other)
     await sandbox.advance_to("2026-11-27T23:30:00+08:00")
     their_list = httpx.URL("/v1/payouts", params={"merchant_id": other, "updated_since": START})
-    [theirs] = await everything(sandbox, str(their_list), key_id=OTHER_KEY_ID, secret=OTHER_SECRET)
+    [theirs] = await sandbox.collect(str(their_list), key_id=OTHER_KEY_ID, secret=OTHER_SECRET)
 
     ids = [payout["id"], "po_20261127_999999", payout["id"], theirs["id"]]
     answer = await sandbox.post("/v1/payouts/query", {"ids": ids})
@@ -330,8 +314,8 @@ async def open_dispute(sandbox, **fields) -> dict:
 async def test_the_disputes_feed_shows_a_dispute_with_the_contracts_fields(sandbox):
     dispute = await open_dispute(sandbox, kind="retrieval", reason_code="4501")
 
-    records = await everything(sandbox, "/v1/disputes")
-    theirs = await everything(sandbox, "/v1/disputes", key_id=OTHER_KEY_ID, secret=OTHER_SECRET)
+    records = await sandbox.collect("/v1/disputes")
+    theirs = await sandbox.collect("/v1/disputes", key_id=OTHER_KEY_ID, secret=OTHER_SECRET)
 
     assert records == [dispute]
     assert {"id", "transaction_id", "kind", "reason_code", "amount", "evidence_due_at"} < set(
@@ -352,7 +336,7 @@ async def test_the_disputes_feed_since_compares_the_last_change(sandbox):
     await sandbox.control("POST", f"/_sandbox/disputes/{dispute['id']}/decide", {"status": "won"})
 
     since = httpx.URL("/v1/disputes", params={"since": "2026-11-26T10:00:00+08:00"})
-    records = await everything(sandbox, str(since))
+    records = await sandbox.collect(str(since))
 
     assert [(record["id"], record["status"]) for record in records] == [(dispute["id"], "won")]
 
@@ -446,7 +430,7 @@ async def test_evidence_after_the_deadline_is_refused_and_the_dispute_is_lost(sa
 
     late = await post_evidence(sandbox, dispute["id"])
 
-    [record] = await everything(sandbox, "/v1/disputes")
+    [record] = await sandbox.collect("/v1/disputes")
     assert (late.status_code, code(late)) == (409, "dispute_not_open")
     assert record["status"] == "lost"
 
@@ -457,5 +441,5 @@ async def test_submitted_evidence_is_decided_within_ten_days(sandbox):
 
     await sandbox.advance(10 * 86400)
 
-    [record] = await everything(sandbox, "/v1/disputes")
+    [record] = await sandbox.collect("/v1/disputes")
     assert record["status"] in ("won", "lost")
