@@ -39,7 +39,7 @@ class Sandbox:
         self.store = Store(config.db_path)
         self.clock = Clock(config.start_at, frozen=config.clock_frozen)
         self.faults = Faults(config.seed)
-        self.outbox = Outbox(lambda: self.settings, self.faults)
+        self.outbox = Outbox(lambda: self.settings, self.faults, self.clock)
         self.simulation = Simulation(
             store=self.store,
             clock=self.clock,
