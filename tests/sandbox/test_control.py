@@ -1,8 +1,13 @@
 """The control API: loopback only, the clock, settings, reset; and unknown routes answer the
 contract's error body."""
 
+import re
+from pathlib import Path
+
 import pytest
 
+from sandbox import control
+from sandbox.simulation import SCENARIOS
 from tests.sandbox.conftest import MID, START, merchant_payload
 
 pytestmark = pytest.mark.anyio
@@ -141,3 +146,15 @@ async def test_the_public_api_does_not_say_it_is_a_sandbox(sandbox):
 
     assert "sandbox" not in str(answer.headers).lower()
     assert "server" not in answer.headers
+
+
+def test_every_control_call_and_scenario_is_documented():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "acquirer-api.md").read_text()
+    documented = {
+        re.sub(r"\{[^}]*\}", "{}", path) for path in re.findall(r"/_sandbox/[^\s`?]*", page)
+    }
+
+    paths = {re.sub(r"\{[^}]*\}", "{}", route.path) for route in control.routes()}
+
+    assert paths - documented == set()
+    assert [name for name in SCENARIOS if f"`{name}`" not in page] == []
