@@ -1,6 +1,8 @@
 """Merchant registration, terminals and settlement-account changes: the happy paths, the
 refusals, idempotency, and one key never seeing another key's merchants."""
 
+import asyncio
+
 import pytest
 
 from tests.sandbox.conftest import (
@@ -317,3 +319,27 @@ async def test_an_account_change_for_another_keys_merchant_is_refused(sandbox):
     )
 
     assert answer.status_code == 404
+
+
+async def test_concurrent_repeats_of_one_registration_register_once_and_agree(sandbox):
+    attempts = [
+        sandbox.post("/v1/merchants", merchant_payload(), idempotency_key="reg-concurrent")
+        for _ in range(12)
+    ]
+
+    answers = await asyncio.gather(*attempts)
+
+    assert {answer.status_code for answer in answers} == {201}
+    assert len({answer.content for answer in answers}) == 1
+    assert (await sandbox.control("GET", "/_sandbox/state"))["counts"]["merchants"] == 1
+
+
+async def test_concurrent_registrations_of_one_mid_with_different_keys_make_one_merchant(sandbox):
+    attempts = [
+        sandbox.post("/v1/merchants", merchant_payload(), idempotency_key=f"reg-{n}")
+        for n in range(12)
+    ]
+
+    answers = await asyncio.gather(*attempts)
+
+    assert sorted(answer.status_code for answer in answers) == [201] + [409] * 11
