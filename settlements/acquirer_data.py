@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.utils.dateparse import parse_datetime
 
-from settlements.models import Channel, Payout, Transaction
+from settlements.models import Channel, Cycle, Payout, Transaction
 
 MAX_AMOUNT = Decimal("999999999999.99")
 AMOUNT_RE = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
@@ -184,6 +184,8 @@ class PayoutData:
     account_masked: str
     bank_name: str
     updated_at: datetime
+    # An extension (docs/acquirer-api.md): T+1 unless the acquirer says D0.
+    cycle: str = "t1"
 
 
 REASON_CODE_RE = re.compile(r"^[A-Z0-9_]{1,40}$")
@@ -269,6 +271,9 @@ def parse_payout(payload) -> PayoutData:
         ),
         bank_name=parse_text(payload.get("bank_name"), "bank_name", max_length=100),
         updated_at=parse_time(payload.get("updated_at"), "updated_at"),
+        cycle=parse_choice(
+            payload.get("settlement_cycle") or Cycle.T1, "settlement_cycle", Cycle.values
+        ),
         **amounts,
     )
     if status == Payout.Status.PAID and data.paid_at is None:

@@ -554,6 +554,7 @@ def payout_record(*, data: PayoutData, acquirer: str | None = None) -> tuple[Pay
                 acquirer_id=data.id,
                 merchant=merchant,
                 settlement_date=data.settlement_date,
+                cycle=data.cycle,
                 gross_amount=data.gross_amount,
                 fee_amount=data.fee_amount,
                 adjustment_amount=data.adjustment_amount,

@@ -224,3 +224,14 @@ def test_a_disabled_acquirer_is_not_polled():
 
     assert feeds.feeds_due() == 0
     assert not Job.objects.exists()
+
+
+def test_a_same_day_payout_keeps_its_cycle_and_an_unknown_cycle_is_refused():
+    merchant = MerchantFactory()
+    d0 = payout_payload(merchant, id="po_d0", settlement_cycle="d0")
+    weekly = payout_payload(merchant, id="po_weekly", settlement_cycle="t7")
+
+    counts = poll("payouts", Acquirer([[d0, weekly]]))
+
+    assert counts["refused"] == 1
+    assert list(Payout.objects.values_list("acquirer_id", "cycle")) == [("po_d0", "d0")]
