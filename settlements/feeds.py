@@ -13,7 +13,7 @@ staff and the rest of the page is applied.
 """
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -34,6 +34,8 @@ PAGE_LIMIT = 500
 # Records stored by the acquirer just before a poll started may become visible to it a moment
 # later: the next poll asks again from this much earlier (overlap costs nothing).
 OVERLAP = timedelta(seconds=60)
+# A feed polled for the first time asks for everything since long before any acquirer.
+BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
 JOB_KINDS = {
     AcquirerFeed.Kind.TRANSACTIONS: "settlements.transactions_feed",
     AcquirerFeed.Kind.PAYOUTS: "settlements.payouts_feed",
@@ -77,9 +79,7 @@ def feed_poll(feed: AcquirerFeed, *, client: AcquirerClient | None = None) -> di
         path, mark, apply = "/v1/transactions", "since", _apply_transactions
     else:
         path, mark, apply = "/v1/payouts", "updated_since", _apply_payouts
-    params = {"limit": PAGE_LIMIT}
-    if feed.high_water_mark:
-        params[mark] = feed.high_water_mark.isoformat()
+    params = {"limit": PAGE_LIMIT, mark: (feed.high_water_mark or BEGINNING).isoformat()}
     counts = {"applied": 0, "refused": 0, "stale": 0}
     try:
         for page in client.pages(path, params):
