@@ -15,6 +15,8 @@ module                    name                        collected by
 ``<app>/panels.py``       ``MERCHANT_HOME_PANELS``    ``core.panels`` (the merchant's home)
 ``<app>/demo.py``         ``seed_demo``               ``manage.py seed_demo``
 ``<app>/jobs.py``         ``JOB_KINDS``               ``core.jobs`` (background jobs)
+``<app>/health.py``       ``REPORTS``                 ``portal/health.py`` (``/healthz``)
+``<app>/metrics.py``      ``COLLECTORS``              ``core.metrics`` (``/metrics``)
 ========================  ==========================  =========================================
 """
 

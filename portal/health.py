@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 from kombu import Connection
 
-from core import jobs
+from core import registry
 from portal.models import Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def run_checks() -> dict:
         else:
             checks[name] = "ok"
     status = "ok" if all(v == "ok" for v in checks.values()) else "error"
-    return {"status": status, "checks": checks, "worker": worker_status(), "jobs": jobs_status()}
+    return {"status": status, "checks": checks, "worker": worker_status(), **app_reports()}
 
 
 def worker_status() -> dict:
@@ -68,10 +68,15 @@ def worker_status() -> dict:
     }
 
 
-def jobs_status() -> dict:
-    """Background jobs whose worker was lost and that the sweep has not taken back yet, and
-    how long the oldest has waited (informational: the sweep recovers them by itself)."""
-    try:
-        return jobs.stuck_report()
-    except Exception:  # the database check reports the cause
-        return {"stuck": None}
+def app_reports() -> dict:
+    """What each app reports for information (its ``health.py`` ``REPORTS``): stuck jobs,
+    acquirer errors. A report that cannot be made says so instead of failing the check."""
+    reports = {}
+    for _label, declared in registry.declarations("health", "REPORTS"):
+        for name, report in declared.items():
+            try:
+                reports[name] = report()
+            except Exception as exc:  # the database check reports the cause
+                logger.warning("health report %s failed: %s", name, exc)
+                reports[name] = {"error": type(exc).__name__}
+    return reports

@@ -451,6 +451,10 @@ ACQUIRER_CONCURRENCY = env.int("ACQUIRER_CONCURRENCY", default=8)
 ACQUIRER_POLL_SECONDS = env.int("ACQUIRER_POLL_SECONDS", default=0) or None
 # How often beat looks for feeds whose interval has passed.
 ACQUIRER_FEEDS_TICK_SECONDS = env_seconds("ACQUIRER_FEEDS_TICK_SECONDS", 10)
+# /metrics (Prometheus): answered to a scraper giving this token (Authorization: Bearer …) or
+# coming from one of these addresses; with neither set it does not exist.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 
 # ---------------------------------------------------------------------------------------------
 # API

@@ -95,6 +95,7 @@ urlpatterns = [
     *app_patterns,
     path("accounts/", include((account_patterns, "accounts"))),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"))),

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ import httpx
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from prometheus_client import Histogram
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -39,6 +41,15 @@ from tenacity import (
 from settlements.models import Acquirer, AcquirerError
 
 logger = logging.getLogger(__name__)
+
+# Counted in memory, per process (see core/metrics.py for adding processes up).
+CALL_SECONDS = Histogram(
+    "portal_acquirer_call_seconds",
+    "Calls to an acquirer by endpoint and outcome, and how long they took",
+    ["acquirer", "endpoint", "outcome"],
+)
+# An id in a path (/v1/payouts/po_123) becomes {id}: one series per endpoint, not per payout.
+ID_SEGMENT = re.compile(r"/(?!v[0-9]+(?:/|$))[^/]*[0-9][^/]*")
 
 SIGNATURE_TOLERANCE = 300  # seconds, both ways (the contract's window)
 ERROR_TEXT_MAX = 2000
@@ -257,6 +268,7 @@ class AcquirerClient:
             headers["Content-Type"] = "application/json"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        started = time.monotonic()
         try:
             with self._client() as client:
                 response = client.request(
@@ -264,14 +276,17 @@ class AcquirerClient:
                 )
             answer = self._read(response)
         except AcquirerCallError as exc:
+            self._observe(method, path, "error", started)
             self._failed(method, path, exc)
             raise
         except httpx.HTTPError as exc:
             error = AcquirerCallError(
                 f"{method} {path}: {type(exc).__name__}: {exc}", retryable=True
             )
+            self._observe(method, path, "error", started)
             self._failed(method, path, error)
             raise error from exc
+        self._observe(method, path, "ok", started)
         _breaker_record(self.acquirer, ok=True)
         return answer
 
@@ -316,6 +331,12 @@ class AcquirerClient:
                 f"{where}: the body is not a JSON object", retryable=False, http_status=200
             )
         return Answer(response.status_code, body)
+
+    def _observe(self, method: str, path: str, outcome: str, started: float) -> None:
+        endpoint = f"{method} {ID_SEGMENT.sub('/{id}', path)}"
+        CALL_SECONDS.labels(self.acquirer.code, endpoint, outcome).observe(
+            time.monotonic() - started
+        )
 
     def _failed(self, method: str, path: str, error: AcquirerCallError) -> None:
         if isinstance(error, AcquirerUnavailable):

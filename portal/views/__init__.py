@@ -9,6 +9,7 @@ from portal.views.accounts import (
     healthz,
     home,
     merchant_home,
+    metrics,
     privacy,
     signup,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "healthz",
     "home",
     "merchant_home",
+    "metrics",
     "notification_list",
     "notification_open",
     "privacy",

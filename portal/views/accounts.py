@@ -1,9 +1,11 @@
+import hmac
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
@@ -11,9 +13,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from core import metrics as core_metrics
 from core import ratelimit
 from core.decorators import customer_required
+from core.http import client_ip
 from core.panels import merchant_home_panels
 from portal import forms, health, selectors, services
 
@@ -26,6 +31,21 @@ def home(request):
 @require_GET
 def privacy(request):
     return render(request, "portal/privacy.html")
+
+
+@require_safe
+@never_cache
+def metrics(request):
+    """Prometheus metrics, for a scraper that gives METRICS_TOKEN or comes from one of
+    METRICS_ALLOWED_IPS; everyone else gets the 404 of a page that does not exist."""
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    allowed = (token and hmac.compare_digest(given.encode(), token.encode())) or (
+        client_ip(request) in settings.METRICS_ALLOWED_IPS
+    )
+    if not allowed:
+        raise Http404
+    return HttpResponse(core_metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 @require_safe

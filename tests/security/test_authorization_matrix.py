@@ -170,6 +170,8 @@ MATRIX: dict[str, Row | list[Row]] = {
     "portal:products": Row(PUBLIC),
     "portal:contract-verify": Row(PUBLIC),
     "healthz": Row(PUBLIC),
+    # Only for a scraper with METRICS_TOKEN or from METRICS_ALLOWED_IPS (none configured here).
+    "metrics": Row(cells(everyone=404)),
     "api-schema": Row(PUBLIC),
     "api-docs": Row(PUBLIC),
     "accounts:password-reset": Row(PUBLIC),
